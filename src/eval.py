@@ -1,0 +1,53 @@
+"""Test a checkpoint on the official test split of its dataset (or of ``data=<name>``).
+
+    python src/eval.py ckpt_path=outputs/<run>/checkpoints/best.ckpt
+
+Needs no training config: the model and the dataset it was trained on are rebuilt from the
+checkpoint's saved hyperparameters. Writes metrics.json into its own run directory.
+"""
+
+import logging
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from lenetlab.data import DigitsDataModule
+from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.module import LeNetModule
+from lenetlab.quiet import silence_library_noise
+from lenetlab.results import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    silence_library_noise()
+    ckpt_path = Path(cfg.ckpt_path)
+    if not ckpt_path.is_file():
+        raise UsageError(f"ckpt_path={cfg.ckpt_path}: no such file (checkpoints are in outputs/<run>/checkpoints/)")
+
+    model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+    if cfg.get("data"):
+        datamodule = instantiate(cfg.data)
+    else:
+        datamodule = DigitsDataModule.load_from_checkpoint(ckpt_path, data_dir=cfg.paths.data_dir)
+    trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
+
+    datamodule.prepare_data()
+    metrics = trainer.test(model, datamodule=datamodule)[0]
+    metrics |= {"checkpoint": str(ckpt_path.resolve()), "dataset": datamodule.hparams.dataset}
+    write_json_atomic(Path(cfg.paths.output_dir) / "metrics.json", metrics)
+    log.info("metrics: %s", metrics)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    with exit_on_usage_error():
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""LeNet-5 experiments with PyTorch Lightning and Hydra."""

@@ -1,0 +1,187 @@
+"""DigitsDataModule: MNIST, Fashion-MNIST or USPS as in-memory uint8 tensors served by batch.
+
+torchvision's dataset classes read the files; each split is then held as one (N, 1, 32, 32) uint8
+tensor (MNIST and Fashion-MNIST padded 28->32, USPS resized 16->32, once, at setup). A batch is
+one tensor gather: no PIL images, no per-sample transforms. Normalisation happens on the training
+device, inside the model (``LeNetModule.normalize``).
+"""
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from lightning import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+from torchvision import datasets
+
+from lenetlab.errors import UsageError
+
+IMAGE_SIZE = 32
+
+
+class DatasetNotFoundError(UsageError):
+    """The dataset's files are not on disk and could not be downloaded."""
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where torchvision's reader for a dataset expects its files, relative to ``data_dir``."""
+
+    reader: type
+    folder: str
+    files: tuple[str, ...]
+    url: str
+
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+SOURCES = {
+    "mnist": DatasetSource(
+        datasets.MNIST, "MNIST/raw", MNIST_FILES, "https://yann.lecun.com/exdb/mnist/"
+    ),
+    "fashion_mnist": DatasetSource(
+        datasets.FashionMNIST,
+        "FashionMNIST/raw",
+        MNIST_FILES,
+        "https://github.com/zalandoresearch/fashion-mnist",
+    ),
+    "usps": DatasetSource(
+        datasets.USPS,
+        ".",
+        ("usps.bz2", "usps.t.bz2"),
+        "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
+    ),
+}
+
+
+class TensorImages(Dataset):
+    """Images and labels held as tensors; the DataLoader fetches a whole batch in one gather."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]):
+        index = torch.as_tensor(indices, device=self.labels.device)
+        return self.images[index], self.labels[index]
+
+
+def keep_batch(batch):
+    """collate_fn for TensorImages: ``__getitems__`` already returns a collated batch."""
+    return batch
+
+
+def to_32x32(images: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) uint8 -> (N, 1, 32, 32) uint8: pad 28x28 with background, upsample 16x16."""
+    images = images.unsqueeze(1)
+    size = images.shape[-1]
+    if size == 28:
+        return F.pad(images, (2, 2, 2, 2))
+    if size == 16:
+        upsampled = F.interpolate(images.float(), size=IMAGE_SIZE, mode="bilinear")
+        return upsampled.round_().clamp_(0, 255).to(torch.uint8)
+    raise ValueError(f"expected 28x28 or 16x16 images, got {tuple(images.shape[-2:])}")
+
+
+class DigitsDataModule(LightningDataModule):
+    """One of ``SOURCES``; the official test split is the test set, validation is a seeded slice
+    of the training split.
+
+    ``mean`` and ``std`` are the training pixels' statistics on a 0-1 scale; the model normalises
+    its inputs with them (``model.input_mean: ${data.mean}``) and they are saved in checkpoints.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "mnist",
+        data_dir: str = "data",
+        download: bool = True,
+        batch_size: int = 128,
+        eval_batch_size: int = 1000,
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        mean: float = 0.5,
+        std: float = 0.5,
+    ):
+        super().__init__()
+        if dataset not in SOURCES:
+            raise ValueError(f"dataset={dataset!r}: choose one of {sorted(SOURCES)}")
+        self.save_hyperparameters()
+        self.source = SOURCES[dataset]
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.train_set = self.val_set = self.test_set = None
+
+    def missing_files(self) -> list[Path]:
+        folder = self.data_dir / self.source.folder
+        return [folder / name for name in self.source.files if not (folder / name).is_file()]
+
+    def prepare_data(self):
+        """Download when files are missing (runs on one process per node)."""
+        if not self.missing_files():
+            return
+        reason = "data.download=false"
+        if self.hparams.download:
+            # torchvision prints a line per failed mirror; keep only the final error.
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    for train in (True, False):
+                        self.source.reader(self.data_dir, train=train, download=True)
+                return
+            except Exception as error:  # URLError, HTTPError, timeouts, checksum failures
+                reason = "download failed: " + str(error).strip().splitlines()[-1]
+        raise DatasetNotFoundError(self._not_found_message(reason))
+
+    def _not_found_message(self, reason: str) -> str:
+        folder = (self.data_dir / self.source.folder).resolve()
+        missing = ", ".join(path.name for path in self.missing_files())
+        return (
+            f"{self.hparams.dataset} is not in {folder}: missing {missing} ({reason}). "
+            f"Put the unpacked files there (from {self.source.url}), "
+            f"or set data.data_dir to a folder that holds {self.source.folder}/."
+        )
+
+    def load_split(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode one official split into (N, 1, 32, 32) uint8 images and int64 labels."""
+        if self.missing_files():
+            raise DatasetNotFoundError(self._not_found_message("run prepare_data to download"))
+        split = self.source.reader(self.data_dir, train=train, download=False)
+        images = torch.as_tensor(split.data, dtype=torch.uint8)
+        labels = torch.as_tensor(split.targets, dtype=torch.int64)
+        return to_32x32(images), labels
+
+    def setup(self, stage: str | None = None):
+        if self.test_set is not None:
+            return
+        images, labels = self.load_split(train=True)
+        generator = torch.Generator().manual_seed(self.hparams.split_seed)
+        order = torch.randperm(len(labels), generator=generator)
+        n_val = round(len(labels) * self.hparams.val_fraction)
+        val_index, train_index = order[:n_val], order[n_val:]
+        self.train_set = TensorImages(images[train_index], labels[train_index])
+        self.val_set = TensorImages(images[val_index], labels[val_index])
+        self.test_set = TensorImages(*self.load_split(train=False))
+
+    def _loader(self, dataset: TensorImages, batch_size: int, shuffle: bool) -> DataLoader:
+        # In-process loading: a batch is one gather, worker processes would only add IPC.
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch)
+
+    def train_dataloader(self):
+        return self._loader(self.train_set, self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader(self.val_set, self.hparams.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader(self.test_set, self.hparams.eval_batch_size, shuffle=False)

@@ -1,0 +1,92 @@
+"""LeNetModule: LeNet-5 with its loss, metrics, optimizer and input normalisation.
+
+Every constructor argument is a plain value (the optimizer and scheduler as Hydra ``_target_``
+dicts), so ``save_hyperparameters`` captures the whole model and
+``LeNetModule.load_from_checkpoint(path)`` rebuilds it with no config at hand.
+"""
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from lightning import LightningModule
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from lenetlab.lenet5 import LeNet5
+
+
+class LeNetModule(LightningModule):
+    def __init__(
+        self,
+        activation: str = "tanh",
+        pool: str = "avg",
+        num_classes: int = 10,
+        input_mean: float = 0.0,
+        input_std: float = 1.0,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = LeNet5(activation=activation, pool=pool, num_classes=num_classes)
+        # Inputs are raw 0-255 pixels (uint8 or float); one fused affine map normalises them, so
+        # an exported model carries its own preprocessing.
+        scale = 1.0 / (255.0 * input_std)
+        self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
+        self.register_buffer("input_shift", torch.tensor(-input_mean / input_std), persistent=False)
+        self.example_input_array = torch.zeros(1, 1, 32, 32)
+
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc_best = MaxMetric()
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.input_scale.dtype) * self.input_scale + self.input_shift
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""
+        return self.net(self.normalize(images))
+
+    def _shared_step(self, batch, accuracy: MulticlassAccuracy):
+        images, labels = batch
+        logits = self(images)
+        accuracy(logits, labels)
+        return F.cross_entropy(logits, labels)
+
+    def training_step(self, batch, batch_idx):
+        loss = self._shared_step(batch, self.train_acc)
+        # Logged per step (train/loss_step) and averaged per epoch (train/loss_epoch).
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def on_train_start(self):
+        self.val_acc_best.reset()  # forget the sanity-check validation
+
+    def validation_step(self, batch, batch_idx):
+        loss = self._shared_step(batch, self.val_acc)
+        self.log("val/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
+        self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self):
+        self.val_acc_best(self.val_acc.compute())  # compute() syncs across DDP ranks
+        self.log("val/acc_best", self.val_acc_best.compute())
+
+    def test_step(self, batch, batch_idx):
+        loss = self._shared_step(batch, self.test_acc)
+        self.log("test/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
+        self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
+
+    def predict_step(self, batch, batch_idx):
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(images).softmax(dim=1)
+
+    def configure_optimizers(self):
+        optimizer = instantiate(self.hparams.optimizer, params=self.parameters())
+        if not self.hparams.scheduler:
+            return optimizer
+        scheduler_cfg = dict(self.hparams.scheduler)
+        interval = scheduler_cfg.pop("interval", "epoch")
+        scheduler = instantiate(scheduler_cfg, optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}

@@ -1,0 +1,81 @@
+"""Train a LeNet-5 variant, then test its best checkpoint.
+
+    python src/train.py model=lenet_relu data=fashion_mnist trainer.max_epochs=5
+    python src/train.py -m model=lenet_sigmoid,lenet_tanh,lenet_relu
+
+Returns ``cfg.optimized_metric`` for Hydra sweepers. The run directory holds the config
+(.hydra/), checkpoints/, TensorBoard event files and metrics.json.
+"""
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from lenetlab.errors import exit_on_usage_error
+from lenetlab.instantiate import instantiate_each
+from lenetlab.quiet import silence_library_noise
+from lenetlab.results import (
+    log_hparams_with_metrics,
+    run_hparams,
+    scalar_metrics,
+    write_json_atomic,
+)
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict:
+    started = time.monotonic()
+    silence_library_noise()
+    L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    model = instantiate(
+        cfg.model,
+        optimizer=cfg.optimizer,
+        scheduler=cfg.get("scheduler"),
+        _recursive_=False,  # the optimizer and scheduler are built in configure_optimizers
+        _convert_="all",  # plain dicts in the checkpoint's hyperparameters
+    )
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=instantiate_each(cfg.get("callbacks")),
+        logger=instantiate_each(cfg.get("logger")) or False,
+    )
+
+    datamodule.prepare_data()  # fail on missing data before the model summary and progress bars
+    trainer.fit(model, datamodule=datamodule)
+    metrics = scalar_metrics(trainer, ["val/acc_best"])
+    metrics["epochs"] = trainer.current_epoch
+
+    if cfg.test:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        if not best:
+            log.warning("No best checkpoint (fast_dev_run or checkpointing off): testing the last weights.")
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics |= scalar_metrics(trainer, ["test/acc", "test/loss"])
+        metrics["best_checkpoint"] = best
+
+    metrics["wall_time_s"] = round(time.monotonic() - started, 2)
+    if trainer.is_global_zero:
+        log_hparams_with_metrics(trainer, run_hparams(cfg), scalar_metrics(trainer, metrics))
+        output_dir = Path(cfg.paths.output_dir)
+        write_json_atomic(output_dir / "metrics.json", metrics)
+        log.info("metrics: %s (saved to %s)", metrics, output_dir / "metrics.json")
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    with exit_on_usage_error():
+        metrics = train(cfg)
+    return metrics.get(cfg.optimized_metric)
+
+
+if __name__ == "__main__":
+    main()

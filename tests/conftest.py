@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from fixtures import write_all
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """MNIST, Fashion-MNIST and USPS fixture files, as torchvision expects them."""
+    return write_all(tmp_path_factory.mktemp("data"))
+
+
+def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> DictConfig:
+    """Compose conf/<config_name>.yaml as the command line would, with its run dir set."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def train_config(tmp_path, data_dir):
+    """Factory: a train config on fixture data, quiet and small, run dir under tmp_path."""
+
+    def make(*overrides: str) -> DictConfig:
+        base = [
+            f"paths.data_dir={data_dir}",
+            f"paths.log_dir={tmp_path}",
+            "data.download=false",
+            "data.batch_size=64",
+            "data.eval_batch_size=100",
+            "trainer.accelerator=cpu",
+            "trainer.enable_progress_bar=false",
+            "~callbacks.progress_bar",
+        ]
+        return compose_config("train", base + list(overrides), tmp_path / "run")
+
+    return make
