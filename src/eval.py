@@ -26,7 +26,10 @@ def evaluate(cfg: DictConfig) -> dict:
     silence_library_noise()
     ckpt_path = Path(cfg.ckpt_path)
     if not ckpt_path.is_file():
-        raise UsageError(f"ckpt_path={cfg.ckpt_path}: no such file (checkpoints are in outputs/<run>/checkpoints/)")
+        raise UsageError(
+            f"ckpt_path={cfg.ckpt_path}: no such file "
+            "(a run's checkpoints are in outputs/<run>/checkpoints/)"
+        )
 
     model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
     if cfg.get("data"):

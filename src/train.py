@@ -56,14 +56,17 @@ def train(cfg: DictConfig) -> dict:
     if cfg.test:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         if not best:
-            log.warning("No best checkpoint (fast_dev_run or checkpointing off): testing the last weights.")
+            log.warning(
+                "No best checkpoint (fast_dev_run or checkpointing off): testing the last weights."
+            )
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
         metrics |= scalar_metrics(trainer, ["test/acc", "test/loss"])
         metrics["best_checkpoint"] = best
 
     metrics["wall_time_s"] = round(time.monotonic() - started, 2)
     if trainer.is_global_zero:
-        log_hparams_with_metrics(trainer, run_hparams(cfg), scalar_metrics(trainer, metrics))
+        final = {k: v for k, v in metrics.items() if k in ("val/acc_best", "test/acc", "test/loss")}
+        log_hparams_with_metrics(trainer, run_hparams(cfg), final)
         output_dir = Path(cfg.paths.output_dir)
         write_json_atomic(output_dir / "metrics.json", metrics)
         log.info("metrics: %s (saved to %s)", metrics, output_dir / "metrics.json")

@@ -43,7 +43,7 @@ def train_config(tmp_path, data_dir):
             "data.eval_batch_size=100",
             "trainer.accelerator=cpu",
             "trainer.enable_progress_bar=false",
-            "~callbacks.progress_bar",
+            "++callbacks.progress_bar=null",
         ]
         return compose_config("train", base + list(overrides), tmp_path / "run")
 

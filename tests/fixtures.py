@@ -21,7 +21,7 @@ def synthetic_digits(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarr
     rng.shuffle(labels)
     images = rng.integers(0, 40, size=(n, size, size), dtype=np.uint8)
     cell = size // 4
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         row, col = divmod(int(label), 4)
         top, left = row * cell + cell // 2, col * cell
         image[top : top + cell, left : left + cell] = rng.integers(180, 256)
@@ -45,14 +45,17 @@ def write_mnist_like(root: Path, folder: str, seed: int) -> None:
 
 
 def write_usps(root: Path, seed: int) -> None:
-    """<root>/usps.bz2 and usps.t.bz2: bz2 libsvm lines '<label 1-10> 1:<v> ... 256:<v>', v in [-1, 1]."""
+    """<root>/usps.bz2 and usps.t.bz2: bz2 libsvm lines '<label 1-10> 1:<v> ... 256:<v>'.
+
+    Pixel values v lie in [-1, 1], as in the LIBSVM copy torchvision downloads.
+    """
     root.mkdir(parents=True, exist_ok=True)
     for offset, (name, n) in enumerate(USPS_SIZES.items()):
         images, labels = synthetic_digits(n, 16, seed + offset)
         values = images.reshape(n, -1).astype(np.float64) / 255 * 2 - 1
         lines = [
             f"{label + 1} " + " ".join(f"{i}:{v:.6f}" for i, v in enumerate(row, start=1))
-            for label, row in zip(labels, values)
+            for label, row in zip(labels, values, strict=True)
         ]
         (root / name).write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
 

@@ -8,12 +8,14 @@ from rich.table import Table
 
 
 def layer_table(pl_module, network: str = "net") -> Table:
-    """Rows for the direct children of ``pl_module.<network>`` (C1, S2, ...), shapes for one image."""
+    """A row per child of ``pl_module.<network>`` (C1, S2, ...), with shapes for one image."""
     summary = ModelSummary(pl_module, max_depth=2)
     table = Table(title="LeNet-5 layers (output shape for one image)")
     for column in ("layer", "type", "output shape", "parameters"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
-    rows = zip(summary.layer_names, summary.layer_types, summary.out_sizes, summary.param_nums)
+    rows = zip(
+        summary.layer_names, summary.layer_types, summary.out_sizes, summary.param_nums, strict=True
+    )
     for name, layer_type, out_size, params in rows:
         if name.startswith(f"{network}."):
             shape = "x".join(map(str, out_size[1:])) if isinstance(out_size, list) else "?"

@@ -1,0 +1,46 @@
+# make train: install into .venv and train the default recipe (lenet_tanh on MNIST)
+# make test:  install into .venv (with dev extras) and run the default test tier
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED_MNIST ?= ../shared/data/MNIST
+MNIST_RAW := data/MNIST/raw
+
+.PHONY: install train test test-slow lint format data clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+train: install data
+	$(PY) src/train.py $(ARGS)
+
+test: install
+	$(PY) -m pytest
+
+test-slow: install
+	$(PY) -m pytest -m slow
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Unpack a local copy of MNIST (the four .gz files) if there is one; otherwise torchvision
+# downloads MNIST into data/ on first use.
+data:
+	@if [ ! -f $(MNIST_RAW)/t10k-labels-idx1-ubyte ] && [ -d $(SHARED_MNIST) ]; then \
+		mkdir -p $(MNIST_RAW); \
+		for f in $(SHARED_MNIST)/*.gz; do gunzip -c "$$f" > $(MNIST_RAW)/$$(basename "$$f" .gz); done; \
+		echo "unpacked $(SHARED_MNIST) into $(MNIST_RAW)"; \
+	fi
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""The entry scripts as a user runs them: python src/train.py ..., python src/eval.py ..."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+QUIET = [
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "++callbacks.progress_bar=null",
+]
+
+
+def run(script: str, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, f"src/{script}", *overrides],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
+    run_dir = tmp_path / "run"
+    trained = run(
+        "train.py",
+        f"paths.data_dir={data_dir}",
+        f"hydra.run.dir={run_dir}",
+        "trainer.max_epochs=1",
+        "data.batch_size=32",
+        *QUIET,
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert "48,120" in trained.stdout  # the layer table
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    eval_dir = tmp_path / "eval"
+    evaluated = run(
+        "eval.py",
+        f"ckpt_path={metrics['best_checkpoint']}",
+        f"paths.data_dir={data_dir}",
+        f"hydra.run.dir={eval_dir}",
+        *QUIET[:2],
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads((eval_dir / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
+
+
+def test_missing_data_is_one_line_and_exit_2(tmp_path):
+    empty = tmp_path / "empty"
+    result = run(
+        "train.py",
+        f"paths.data_dir={empty}",
+        "data.download=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *QUIET,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert str(empty / "MNIST" / "raw") in errors[0] and "train-images-idx3-ubyte" in errors[0]
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_eval_of_a_missing_checkpoint_is_one_line(tmp_path):
+    result = run("eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=")
+    assert "Traceback" not in result.stderr

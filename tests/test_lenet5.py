@@ -1,0 +1,72 @@
+import pytest
+import torch
+from torch import nn
+
+from lenetlab.layer_table import layer_table
+from lenetlab.lenet5 import ACTIVATIONS, POOLS, LeNet5
+from lenetlab.module import LeNetModule
+
+# (layer, parameters) for the full-C3 LeNet-5: weights + biases of each layer.
+EXPECTED_PARAMS = {
+    "c1": 6 * (5 * 5 + 1),  # 156
+    "s2": 0,
+    "c3": 16 * (6 * 5 * 5 + 1),  # 2,416
+    "s4": 0,
+    "c5": 120 * (16 * 5 * 5 + 1),  # 48,120
+    "f6": 84 * (120 + 1),  # 10,164
+    "output": 10 * (84 + 1),  # 850
+}
+
+
+@pytest.mark.parametrize("pool", sorted(POOLS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_variant_gives_logits_and_paper_parameter_counts(activation, pool):
+    net = LeNet5(activation=activation, pool=pool)
+    logits = net(torch.randn(3, 1, 32, 32))
+    assert logits.shape == (3, 10)
+    counts = {
+        name: sum(p.numel() for p in layer.parameters()) for name, layer in net.named_children()
+    }
+    assert counts == EXPECTED_PARAMS
+    assert EXPECTED_PARAMS["c1"] == 156 and EXPECTED_PARAMS["c3"] == 2416
+    assert EXPECTED_PARAMS["c5"] == 48120 and EXPECTED_PARAMS["f6"] == 10164
+    uses = {type(m) for m in net.modules()}
+    assert ACTIVATIONS[activation] in uses and POOLS[pool] in uses
+
+
+def test_unknown_activation_or_pool_names_the_choices():
+    with pytest.raises(ValueError, match="relu"):
+        LeNet5(activation="tnah")
+    with pytest.raises(ValueError, match="max"):
+        LeNet5(pool="median")
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_initialisation_keeps_signal_alive_through_the_network(activation):
+    """The default PyTorch init shrinks a sigmoid net's signal layer after layer; ours must not."""
+    torch.manual_seed(0)
+    net = LeNet5(activation=activation)
+    x = torch.randn(256, 1, 32, 32)
+    logits = net(x)
+    assert logits.std(dim=0).mean() > 0.02  # PyTorch's gain-1 sigmoid init gives ~0.0002
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            assert torch.all(module.bias == 0)
+
+
+def test_layer_table_shows_exact_counts_and_shapes():
+    table = layer_table(LeNetModule())
+    rows = list(zip(*(column._cells for column in table.columns), strict=True))
+    by_layer = {row[0]: row for row in rows}
+    assert [row[0] for row in rows[:7]] == list(EXPECTED_PARAMS)
+    for name, params in EXPECTED_PARAMS.items():
+        assert by_layer[name][3] == f"{params:,}"
+    assert by_layer["c1"][2] == "6x28x28" and by_layer["s4"][2] == "16x5x5"
+    assert by_layer["trainable"][3] == f"{sum(EXPECTED_PARAMS.values()):,}"
+
+
+def test_module_normalises_raw_pixels_with_its_dataset_statistics():
+    module = LeNetModule(input_mean=0.1307, input_std=0.3081)
+    pixels = torch.tensor([0, 255], dtype=torch.uint8)
+    expected = (pixels.float() / 255 - 0.1307) / 0.3081
+    torch.testing.assert_close(module.normalize(pixels), expected)

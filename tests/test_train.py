@@ -1,0 +1,183 @@
+import json
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import eval as eval_script
+import train as train_script
+from conftest import CONF, compose_config
+from lenetlab.instantiate import instantiate_each
+from lenetlab.module import LeNetModule
+
+GROUPS = ["data", "model", "optimizer", "scheduler", "callbacks", "logger", "trainer", "paths"]
+CHOICES = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
+
+
+@pytest.mark.parametrize(("group", "choice"), CHOICES, ids=[f"{g}={c}" for g, c in CHOICES])
+def test_every_config_composes_and_instantiates(train_config, group, choice):
+    cfg = train_config(f"{group}={choice}")
+    datamodule = instantiate(cfg.data)
+    model = instantiate(
+        cfg.model,
+        optimizer=cfg.optimizer,
+        scheduler=cfg.get("scheduler"),
+        _recursive_=False,
+        _convert_="all",
+    )
+    model.configure_optimizers()
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=instantiate_each(cfg.get("callbacks")),
+        logger=instantiate_each(cfg.get("logger")) or False,
+    )
+    assert datamodule.hparams.dataset == cfg.data.dataset
+    assert model.hparams.activation == cfg.model.activation
+    assert trainer.max_epochs == cfg.trainer.max_epochs
+
+
+@pytest.mark.parametrize("overrides", [["model.pool=max", "model.activation=relu"], ["~scheduler"]])
+def test_presets_take_overrides(train_config, overrides):
+    cfg = train_config("model=lenet_sigmoid", *overrides)
+    model = instantiate(
+        cfg.model,
+        optimizer=cfg.optimizer,
+        scheduler=cfg.get("scheduler"),
+        _recursive_=False,
+        _convert_="all",
+    )
+    if "model.pool=max" in overrides:
+        assert isinstance(model.net.s2, torch.nn.MaxPool2d) and isinstance(
+            model.net.c1[1], torch.nn.ReLU
+        )
+    else:
+        assert isinstance(model.configure_optimizers(), torch.optim.SGD)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "usps"])
+def test_fast_dev_run_on_each_dataset(train_config, dataset):
+    metrics = train_script.train(train_config(f"data={dataset}", "trainer.fast_dev_run=true"))
+    assert 0 <= metrics["test/acc"] <= 1 and metrics["epochs"] == 1
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, data_dir):
+    """Three epochs of lenet_tanh on the MNIST fixture: the run directory and its metrics."""
+    run_dir = tmp_path_factory.mktemp("run")
+    overrides = [
+        f"paths.data_dir={data_dir}",
+        "data.download=false",
+        "data.batch_size=32",
+        "trainer.max_epochs=3",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "++callbacks.progress_bar=null",
+        "trainer.log_every_n_steps=5",
+    ]
+    metrics = train_script.train(compose_config("train", overrides, run_dir))
+    return run_dir, metrics
+
+
+def test_run_learns_and_writes_metrics_json(trained_run):
+    run_dir, metrics = trained_run
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved == metrics
+    assert saved["epochs"] == 3
+    assert saved["test/acc"] > 0.9 and saved["val/acc_best"] > 0.9  # fixture classes are learnable
+    assert saved["test/loss"] < 1.0
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert saved["best_checkpoint"] == str(run_dir / "checkpoints" / "best.ckpt")
+
+
+def test_tensorboard_has_curves_lr_and_hparams_with_final_metrics(trained_run):
+    run_dir, metrics = trained_run
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {
+        "train/loss_step",
+        "train/loss_epoch",
+        "train/acc",
+        "val/loss",
+        "val/acc",
+        "val/acc_best",
+        "test/acc",
+        "test/loss",
+        "lr-SGD",
+    } <= tags
+    assert len(events.Scalars("val/acc")) == 3 and len(events.Scalars("train/loss_step")) > 3
+    assert "hp_metric" not in tags
+    assert events.Scalars("test/acc")[-1].value == pytest.approx(metrics["test/acc"])
+    assert events.Scalars("val/acc_best")[-1].value == pytest.approx(metrics["val/acc_best"])
+    plugin = events.PluginTagToContent("hparams")
+    assert set(plugin) == {
+        "_hparams_/experiment",
+        "_hparams_/session_start_info",
+        "_hparams_/session_end_info",
+    }
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(plugin["_hparams_/experiment"])
+    metric_tags = {info.name.tag for info in experiment.experiment.metric_infos}
+    assert {"val/acc_best", "test/acc", "test/loss"} <= metric_tags
+    start = plugin_data_pb2.HParamsPluginData.FromString(plugin["_hparams_/session_start_info"])
+    hparams = start.session_start_info.hparams
+    assert hparams["model/activation"].string_value == "tanh"
+    assert hparams["optimizer"].string_value == "SGD"
+    assert hparams["optimizer/lr"].number_value == pytest.approx(0.05)
+
+
+def test_checkpoint_loads_with_no_config(trained_run, data_dir):
+    run_dir, _ = trained_run
+    model = LeNetModule.load_from_checkpoint(run_dir / "checkpoints" / "best.ckpt")
+    assert (
+        model.hparams.activation == "tanh"
+        and model.hparams.optimizer["_target_"] == "torch.optim.SGD"
+    )
+    checkpoint = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=False)
+    assert checkpoint["datamodule_hyper_parameters"]["dataset"] == "mnist"
+    state = {
+        k.removeprefix("net."): v
+        for k, v in checkpoint["state_dict"].items()
+        if k.startswith("net.")
+    }
+    for name, tensor in model.net.state_dict().items():
+        assert torch.equal(tensor, state[name])
+
+
+def test_eval_reproduces_test_accuracy(trained_run, data_dir, tmp_path):
+    run_dir, metrics = trained_run
+    cfg = compose_config(
+        "eval",
+        [
+            f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
+            f"paths.data_dir={data_dir}",
+            "trainer.enable_progress_bar=false",
+        ],
+        tmp_path / "eval",
+    )
+    result = eval_script.evaluate(cfg)
+    assert result["test/acc"] == pytest.approx(metrics["test/acc"])
+    assert result["test/loss"] == pytest.approx(metrics["test/loss"], rel=1e-4)
+    assert (
+        json.loads((tmp_path / "eval" / "metrics.json").read_text())["test/acc"]
+        == result["test/acc"]
+    )
+
+
+@pytest.mark.parametrize("model", ["lenet_sigmoid", "lenet_relu"])
+def test_every_activation_learns(train_config, model):
+    """A sigmoid LeNet-5 with a poor init sits at chance for epochs; ours must learn."""
+    metrics = train_script.train(
+        train_config(f"model={model}", "trainer.max_epochs=3", "data.batch_size=32", "test=false")
+    )
+    assert metrics["val/acc_best"] > 0.8
+
+
+def test_adamw_trains(train_config):
+    metrics = train_script.train(
+        train_config("optimizer=adamw", "trainer.max_epochs=2", "test=false", "data.batch_size=32")
+    )
+    assert metrics["val/acc_best"] > 0.5
