@@ -181,3 +181,11 @@ def test_adamw_trains(train_config):
         train_config("optimizer=adamw", "trainer.max_epochs=2", "test=false", "data.batch_size=32")
     )
     assert metrics["val/acc_best"] > 0.5
+
+
+def test_each_epoch_is_logged_with_its_metrics(train_config, caplog):
+    caplog.set_level("INFO", logger="lenetlab")
+    train_script.train(train_config("trainer.max_epochs=2", "test=false"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "lenetlab"]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "val/acc" in lines[0] and "lr 0.05 " in lines[0]  # the lr the epoch trained with
