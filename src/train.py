@@ -48,7 +48,6 @@ def train(cfg: DictConfig) -> dict:
         logger=instantiate_each(cfg.get("logger")) or False,
     )
 
-    datamodule.prepare_data()  # fail on missing data before the model summary and progress bars
     trainer.fit(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer, ["val/acc_best"])
     metrics["epochs"] = trainer.current_epoch

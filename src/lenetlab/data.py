@@ -147,7 +147,7 @@ class DigitsDataModule(LightningDataModule):
         folder = (self.data_dir / self.source.folder).resolve()
         missing = ", ".join(path.name for path in self.missing_files())
         return (
-            f"{self.hparams.dataset} is not in {folder}: missing {missing} ({reason}). "
+            f"{self.source.reader.__name__} is not in {folder}: missing {missing} ({reason}). "
             f"Put the unpacked files there (from {self.source.url}), "
             f"or set data.data_dir to a folder that holds {self.source.folder}/."
         )
