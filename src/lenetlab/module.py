@@ -78,10 +78,6 @@ class LeNetModule(LightningModule):
         self.log("test/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
 
-    def predict_step(self, batch, batch_idx):
-        images = batch[0] if isinstance(batch, list | tuple) else batch
-        return self(images).softmax(dim=1)
-
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer, params=self.parameters())
         if not self.hparams.scheduler:
