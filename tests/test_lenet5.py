@@ -2,23 +2,25 @@ import pytest
 import torch
 from torch import nn
 
+from lenetlab.blocks import Subsampling
 from lenetlab.layer_table import layer_table
 from lenetlab.lenet5 import ACTIVATIONS, POOLS, LeNet5
 from lenetlab.module import LeNetModule
 
+POOL_TYPES = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d, "subsample": Subsampling}
 # (layer, parameters) for the full-C3 LeNet-5: weights + biases of each layer.
 EXPECTED_PARAMS = {
-    "c1": 6 * (5 * 5 + 1),  # 156
+    "c1": 156,  # 6 * (5 * 5 + 1)
     "s2": 0,
-    "c3": 16 * (6 * 5 * 5 + 1),  # 2,416
+    "c3": 2416,  # 16 * (6 * 5 * 5 + 1)
     "s4": 0,
-    "c5": 120 * (16 * 5 * 5 + 1),  # 48,120
-    "f6": 84 * (120 + 1),  # 10,164
-    "output": 10 * (84 + 1),  # 850
+    "c5": 48120,  # 120 * (16 * 5 * 5 + 1)
+    "f6": 10164,  # 84 * (120 + 1)
+    "output": 850,  # 10 * (84 + 1)
 }
 
 
-@pytest.mark.parametrize("pool", sorted(POOLS))
+@pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_variant_gives_logits_and_paper_parameter_counts(activation, pool):
     net = LeNet5(activation=activation, pool=pool)
@@ -27,11 +29,11 @@ def test_every_variant_gives_logits_and_paper_parameter_counts(activation, pool)
     counts = {
         name: sum(p.numel() for p in layer.parameters()) for name, layer in net.named_children()
     }
-    assert counts == EXPECTED_PARAMS
-    assert EXPECTED_PARAMS["c1"] == 156 and EXPECTED_PARAMS["c3"] == 2416
-    assert EXPECTED_PARAMS["c5"] == 48120 and EXPECTED_PARAMS["f6"] == 10164
+    # Trainable subsampling adds a coefficient and a bias per map: S2 12, S4 32.
+    pool_params = {"s2": 12, "s4": 32} if pool == "subsample" else {}
+    assert counts == EXPECTED_PARAMS | pool_params
     uses = {type(m) for m in net.modules()}
-    assert ACTIVATIONS[activation] in uses and POOLS[pool] in uses
+    assert ACTIVATIONS[activation] in uses and POOL_TYPES[pool] in uses
 
 
 def test_unknown_activation_or_pool_names_the_choices():
@@ -62,7 +64,8 @@ def test_layer_table_shows_exact_counts_and_shapes():
     for name, params in EXPECTED_PARAMS.items():
         assert by_layer[name][3] == f"{params:,}"
     assert by_layer["c1"][2] == "6x28x28" and by_layer["s4"][2] == "16x5x5"
-    assert by_layer["trainable"][3] == f"{sum(EXPECTED_PARAMS.values()):,}"
+    assert by_layer["total"][3] == f"{sum(EXPECTED_PARAMS.values()):,}"
+    assert by_layer["c1"][1] == "Conv2d + Tanh"
 
 
 def test_module_normalises_raw_pixels_with_its_dataset_statistics():

@@ -17,9 +17,11 @@ from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets
 
+from lenetlab.distortions import Distortions
 from lenetlab.errors import UsageError
 
 IMAGE_SIZE = 32
+AUGMENTATIONS = (None, "distortions", "elastic")
 
 
 class DatasetNotFoundError(UsageError):
@@ -114,12 +116,20 @@ class DigitsDataModule(LightningDataModule):
         split_seed: int = 0,
         mean: float = 0.5,
         std: float = 0.5,
+        augment: str | None = None,
+        distortions: dict | None = None,
     ):
         super().__init__()
         if dataset not in SOURCES:
             raise ValueError(f"dataset={dataset!r}: choose one of {sorted(SOURCES)}")
+        if augment not in AUGMENTATIONS:
+            choices = ", ".join(str(a) for a in AUGMENTATIONS)
+            raise ValueError(f"data.augment={augment!r}: choose one of {choices}")
         self.save_hyperparameters()
         self.source = SOURCES[dataset]
+        self.distort = None
+        if augment is not None:
+            self.distort = Distortions(**(distortions or {}), elastic=augment == "elastic")
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.train_set = self.val_set = self.test_set = None
 
@@ -185,3 +195,10 @@ class DigitsDataModule(LightningDataModule):
 
     def test_dataloader(self):
         return self._loader(self.test_set, self.hparams.eval_batch_size, shuffle=False)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Distort training batches on the device they train on; never validation or test."""
+        if self.distort is not None and self.trainer is not None and self.trainer.training:
+            images, labels = batch
+            return self.distort(images), labels
+        return batch

@@ -1,34 +1,73 @@
-"""LeNet-5 as an nn.Module whose activation and pooling are choices.
+"""LeNet-5 as an nn.Module whose parts are choices.
 
 Layer names follow LeCun et al. (1998): C1, S2, C3, S4, C5, F6 and the output layer.
 Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits.
+
+    activation  sigmoid | tanh | relu | scaled_tanh (1.7159 tanh(2a/3), the paper's)
+    pool        avg | max | subsample (the paper's trainable 2x2 sum, then the activation)
+    c3          full (6 -> 16 maps, 2,416 params) | sparse (the paper's Table I, 1,516)
+    head        linear (84 -> 10) | rbf (the paper's Euclidean RBF units, fixed prototypes)
+    init        auto (Glorot for saturating activations, He for ReLU) | lecun1998 (+-2.4/F_in)
+
+``LeNet5()`` is the common modern variant; the paper's network is
+``LeNet5("scaled_tanh", "subsample", c3="sparse", head="rbf", init="lecun1998")``.
 """
 
+import torch
 from torch import nn
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
+from lenetlab.blocks import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "scaled_tanh": ScaledTanh}
+POOLS = ("avg", "max", "subsample")
+C3_CHOICES = ("full", "sparse")
+HEADS = ("linear", "rbf")
+INITS = ("auto", "lecun1998")
 
 
-def conv_block(in_channels: int, out_channels: int, activation: str) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 5), ACTIVATIONS[activation]())
+def check_choice(name: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(choices)}")
+
+
+def pooling(kind: str, channels: int, activation: str) -> nn.Module:
+    if kind == "avg":
+        return nn.AvgPool2d(2)
+    if kind == "max":
+        return nn.MaxPool2d(2)
+    return nn.Sequential(Subsampling(channels), ACTIVATIONS[activation]())
 
 
 class LeNet5(nn.Module):
-    def __init__(self, activation: str = "tanh", pool: str = "avg", num_classes: int = 10):
+    def __init__(
+        self,
+        activation: str = "tanh",
+        pool: str = "avg",
+        num_classes: int = 10,
+        c3: str = "full",
+        head: str = "linear",
+        init: str = "auto",
+    ):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}: choose one of {sorted(ACTIVATIONS)}")
-        if pool not in POOLS:
-            raise ValueError(f"pool={pool!r}: choose one of {sorted(POOLS)}")
-        self.c1 = conv_block(1, 6, activation)  # 32x32 -> 6@28x28
-        self.s2 = POOLS[pool](2)  # -> 6@14x14
-        self.c3 = conv_block(6, 16, activation)  # -> 16@10x10
-        self.s4 = POOLS[pool](2)  # -> 16@5x5
-        self.c5 = conv_block(16, 120, activation)  # -> 120@1x1
-        self.f6 = nn.Sequential(nn.Flatten(), nn.Linear(120, 84), ACTIVATIONS[activation]())
-        self.output = nn.Linear(84, num_classes)
-        init_weights(self, activation)
+        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check_choice("pool", pool, POOLS)
+        check_choice("c3", c3, C3_CHOICES)
+        check_choice("head", head, HEADS)
+        check_choice("init", init, INITS)
+        act = ACTIVATIONS[activation]
+        conv3 = SparseConv2d(6) if c3 == "sparse" else nn.Conv2d(6, 16, 5)
+
+        self.c1 = nn.Sequential(nn.Conv2d(1, 6, 5), act())  # 32x32 -> 6@28x28
+        self.s2 = pooling(pool, 6, activation)  # -> 6@14x14
+        self.c3 = nn.Sequential(conv3, act())  # -> 16@10x10
+        self.s4 = pooling(pool, 16, activation)  # -> 16@5x5
+        self.c5 = nn.Sequential(nn.Conv2d(16, 120, 5), act())  # -> 120@1x1
+        self.f6 = nn.Sequential(nn.Flatten(), nn.Linear(120, 84), act())
+        self.output = EuclideanRBF(84, num_classes) if head == "rbf" else nn.Linear(84, num_classes)
+        if init == "lecun1998":
+            init_lecun1998(self)
+        else:
+            init_for_activation(self, activation)
 
     def forward(self, x):
         x = self.s2(self.c1(x))
@@ -36,17 +75,40 @@ class LeNet5(nn.Module):
         return self.output(self.f6(self.c5(x)))
 
 
-def init_weights(net: nn.Module, activation: str) -> None:
+def init_for_activation(net: nn.Module, activation: str) -> None:
     """Glorot for the saturating activations, He for ReLU, zero biases.
 
     Sigmoid gets gain 4 (Glorot & Bengio 2010: its slope at 0 is 1/4 of tanh's). With PyTorch's
     gain of 1 the signal shrinks ~4x per layer and a sigmoid LeNet-5 starts near chance.
+    Subsampling starts as average pooling.
     """
+    gains = {"sigmoid": 4.0, "tanh": 5 / 3, "scaled_tanh": 1.0, "relu": 2**0.5}
     for module in net.modules():
         if isinstance(module, nn.Conv2d | nn.Linear):
             if activation == "relu":
                 nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")
             else:
-                gain = 4.0 if activation == "sigmoid" else nn.init.calculate_gain(activation)
-                nn.init.xavier_uniform_(module.weight, gain=gain)
+                nn.init.xavier_uniform_(module.weight, gain=gains[activation])
             nn.init.zeros_(module.bias)
+        elif isinstance(module, SparseConv2d):
+            module.reset_parameters(gain=gains[activation])
+        elif isinstance(module, Subsampling):
+            nn.init.constant_(module.weight, 0.25)
+            nn.init.zeros_(module.bias)
+
+
+def init_lecun1998(net: nn.Module) -> None:
+    """Appendix A: every weight and bias uniform in +-2.4/F_in, F_in the unit's fan-in."""
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                bound = 2.4 / module.weight[0].numel()
+                module.weight.uniform_(-bound, bound)
+                module.bias.uniform_(-bound, bound)
+            elif isinstance(module, SparseConv2d):
+                module.weight.uniform_(-1, 1).mul_((2.4 / module.kernel_fan_in).view(-1, 1, 1))
+                module.bias.uniform_(-1, 1).mul_(2.4 / module.map_fan_in)
+            elif isinstance(module, Subsampling):
+                bound = 2.4 / module.fan_in
+                module.weight.uniform_(-bound, bound)
+                module.bias.uniform_(-bound, bound)

@@ -21,6 +21,9 @@ class LeNetModule(LightningModule):
         activation: str = "tanh",
         pool: str = "avg",
         num_classes: int = 10,
+        c3: str = "full",
+        head: str = "linear",
+        init: str = "auto",
         input_mean: float = 0.0,
         input_std: float = 1.0,
         optimizer: dict | None = None,
@@ -28,7 +31,7 @@ class LeNetModule(LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.net = LeNet5(activation=activation, pool=pool, num_classes=num_classes)
+        self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init)
         # Inputs are raw 0-255 pixels (uint8 or float); one fused affine map normalises them, so
         # an exported model carries its own preprocessing.
         scale = 1.0 / (255.0 * input_std)

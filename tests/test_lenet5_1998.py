@@ -1,0 +1,122 @@
+"""The paper's LeNet-5 (LeCun et al. 1998) and its building blocks."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+
+from lenetlab.blocks import C3_TABLE, EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
+from lenetlab.digit_bitmaps import digit_prototypes
+from lenetlab.layer_table import layer_table
+from lenetlab.lenet5 import LeNet5
+from lenetlab.module import LeNetModule
+
+PAPER = dict(activation="scaled_tanh", pool="subsample", c3="sparse", head="rbf", init="lecun1998")
+PAPER_PARAMS = {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}
+
+
+def trainable(module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def test_paper_network_has_the_paper_parameter_counts():
+    net = LeNet5(**PAPER)
+    assert {name: trainable(layer) for name, layer in net.named_children()} == PAPER_PARAMS
+    assert trainable(net) == 60_000
+    assert net.output.prototypes.numel() == 840 and not net.output.prototypes.requires_grad
+    assert net(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_layer_table_prints_the_paper_counts():
+    table = layer_table(LeNetModule(**PAPER))
+    cells = {row[0]: row[3] for row in zip(*(c._cells for c in table.columns), strict=True)}
+    expected = {"c1": "156", "s2": "12", "c3": "1,516", "s4": "32", "c5": "48,120"}
+    expected |= {"f6": "10,164", "output": "0 (+840 fixed)", "total": "60,000 (+840 fixed)"}
+    assert cells == expected
+
+
+def test_scaled_tanh_maps_plus_minus_one_to_itself():
+    out = ScaledTanh()(torch.tensor([-1.0, 0.0, 1.0]))
+    torch.testing.assert_close(out, torch.tensor([-1.0, 0.0, 1.0]), atol=1e-4, rtol=0)
+
+
+def test_subsampling_is_a_trainable_coefficient_times_the_2x2_sum_plus_bias():
+    layer = Subsampling(2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([2.0, -1.0]))
+        layer.bias.copy_(torch.tensor([0.5, 0.0]))
+    x = torch.arange(32.0).view(1, 2, 4, 4)
+    window_sums = F.avg_pool2d(x, 2) * 4
+    expected = window_sums * torch.tensor([2.0, -1.0]).view(1, 2, 1, 1)
+    expected += torch.tensor([0.5, 0.0]).view(1, 2, 1, 1)
+    torch.testing.assert_close(layer(x), expected)
+    assert layer(x).shape == (1, 2, 2, 2)
+
+
+def test_sparse_c3_follows_table_1():
+    layer = SparseConv2d(6)
+    assert trainable(layer) == 1516
+    dense = layer.dense_weight()
+    for out_map in range(16):
+        for in_map in range(6):
+            connected = in_map in C3_TABLE[out_map]
+            assert bool(dense[out_map, in_map].abs().sum() > 0) == connected
+    # Table I's structure: 6 maps see 3 contiguous, 6 see 4 contiguous, 3 see 4, 1 sees all.
+    assert [len(inputs) for inputs in C3_TABLE] == [3] * 6 + [4] * 9 + [6]
+    assert sum(len(inputs) for inputs in C3_TABLE) == 60
+
+
+def test_sparse_c3_output_ignores_unconnected_inputs():
+    layer = SparseConv2d(6)
+    x = torch.randn(1, 6, 14, 14)
+    changed = x.clone()
+    changed[:, 5] += 10  # S2 map 5 feeds C3 maps 3, 4, 5, 8, 9, 10, 11, 13, 14, 15 only
+    moved = (layer(changed) - layer(x)).abs().amax(dim=(0, 2, 3)) > 0
+    assert moved.tolist() == [5 in inputs for inputs in C3_TABLE]
+
+
+def test_rbf_predicts_the_nearest_fixed_prototype():
+    head = EuclideanRBF()
+    prototypes = digit_prototypes()
+    logits = head(prototypes * 0.9)
+    assert logits.argmax(dim=1).tolist() == list(range(10))
+    torch.testing.assert_close(-logits, torch.cdist(prototypes * 0.9, prototypes).square())
+    assert set(prototypes.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(row.tolist()) for row in prototypes}) == 10
+
+
+def test_paper_init_is_uniform_within_2_4_over_fan_in():
+    torch.manual_seed(0)
+    net = LeNet5(**PAPER)
+    bounds = {"c1": 2.4 / 25, "c5": 2.4 / 400, "f6": 2.4 / 120, "s2": 2.4 / 4}
+    assert net.c1[0].weight.abs().max() <= bounds["c1"]
+    assert net.c1[0].weight.abs().max() > 0.9 * bounds["c1"]  # uses the range, not a narrower one
+    assert net.c5[0].weight.abs().max() <= bounds["c5"]
+    assert net.f6[1].weight.abs().max() <= bounds["f6"]
+    assert net.s2[0].weight.abs().max() <= bounds["s2"]
+    sparse = net.c3[0]
+    per_kernel = sparse.weight.abs().amax(dim=(1, 2))
+    assert torch.all(per_kernel <= 2.4 / sparse.kernel_fan_in)
+
+
+def test_preset_composes_with_the_paper_input_scaling(train_config):
+    cfg = train_config("model=lenet5_1998")
+    model = instantiate(cfg.model, optimizer=cfg.optimizer, _recursive_=False, _convert_="all")
+    background_and_ink = model.normalize(torch.tensor([0.0, 255.0]))
+    torch.testing.assert_close(background_and_ink, torch.tensor([-0.1, 1.175]))
+    assert trainable(model) == 60_000
+
+
+@pytest.mark.parametrize("override", ["model.pool=subsample", "model.head=rbf", "model.c3=sparse"])
+def test_paper_parts_mix_into_other_variants(train_config, override):
+    cfg = train_config("model=lenet_relu", override)
+    model = instantiate(cfg.model, optimizer=cfg.optimizer, _recursive_=False, _convert_="all")
+    assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+    kinds = {type(m) for m in model.modules()}
+    assert {"model.pool=subsample": Subsampling, "model.head=rbf": EuclideanRBF,
+            "model.c3=sparse": SparseConv2d}[override] in kinds  # fmt: skip
+
+
+def test_unknown_part_names_the_choices():
+    with pytest.raises(ValueError, match="full, sparse"):
+        LeNet5(c3="dense")
