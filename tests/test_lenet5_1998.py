@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
+import train as train_script
 from lenetlab.blocks import C3_TABLE, EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 from lenetlab.digit_bitmaps import digit_prototypes
 from lenetlab.layer_table import layer_table
@@ -120,3 +121,15 @@ def test_paper_parts_mix_into_other_variants(train_config, override):
 def test_unknown_part_names_the_choices():
     with pytest.raises(ValueError, match="full, sparse"):
         LeNet5(c3="dense")
+
+
+def test_paper_network_learns_on_fixture_data(train_config):
+    cfg = train_config("experiment=lenet5_1998", "trainer.max_epochs=4", "data.batch_size=8")
+    metrics = train_script.train(cfg)
+    assert metrics["val/acc_best"] > 0.8 and metrics["test/acc"] > 0.8
+
+
+def test_paper_network_trains_with_distortions(train_config):
+    cfg = train_config("experiment=lenet5_1998_distortions", "trainer.fast_dev_run=true")
+    assert cfg.data.augment == "distortions"
+    assert 0 <= train_script.train(cfg)["test/acc"] <= 1

@@ -12,6 +12,7 @@ from lenetlab.instantiate import instantiate_each
 from lenetlab.module import LeNetModule
 
 GROUPS = ["data", "model", "optimizer", "scheduler", "callbacks", "logger", "trainer", "paths"]
+GROUPS += ["experiment"]
 CHOICES = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 
 
@@ -33,6 +34,7 @@ def test_every_config_composes_and_instantiates(train_config, group, choice):
         logger=instantiate_each(cfg.get("logger")) or False,
     )
     assert datamodule.hparams.dataset == cfg.data.dataset
+    assert datamodule.hparams.augment == cfg.data.augment
     assert model.hparams.activation == cfg.model.activation
     assert trainer.max_epochs == cfg.trainer.max_epochs
 

@@ -198,7 +198,9 @@ class DigitsDataModule(LightningDataModule):
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """Distort training batches on the device they train on; never validation or test."""
-        if self.distort is not None and self.trainer is not None and self.trainer.training:
+        # Lightning also passes the model summary's example input (a bare tensor) through here.
+        training = self.trainer is not None and self.trainer.training
+        if self.distort is not None and training and isinstance(batch, list | tuple):
             images, labels = batch
             return self.distort(images), labels
         return batch

@@ -24,6 +24,7 @@ class LeNetModule(LightningModule):
         c3: str = "full",
         head: str = "linear",
         init: str = "auto",
+        rubbish_j: float | None = None,
         input_mean: float = 0.0,
         input_std: float = 1.0,
         optimizer: dict | None = None,
@@ -55,6 +56,12 @@ class LeNetModule(LightningModule):
         images, labels = batch
         logits = self(images)
         accuracy(logits, labels)
+        if self.hparams.rubbish_j is not None:
+            # LeCun et al. (1998) eq. 9: a "rubbish" class with constant penalty j, so that
+            # y_D + log(exp(-j) + sum_i exp(-y_i)) keeps pulling F6 toward its prototype
+            # until the distance falls below j.
+            rubbish = logits.new_full((len(logits), 1), -self.hparams.rubbish_j)
+            logits = torch.cat([logits, rubbish], dim=1)
         return F.cross_entropy(logits, labels)
 
     def training_step(self, batch, batch_idx):
