@@ -35,13 +35,7 @@ def train(cfg: DictConfig) -> dict:
     L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
-    model = instantiate(
-        cfg.model,
-        optimizer=cfg.optimizer,
-        scheduler=cfg.get("scheduler"),
-        _recursive_=False,  # the optimizer and scheduler are built in configure_optimizers
-        _convert_="all",  # plain dicts in the checkpoint's hyperparameters
-    )
+    model = instantiate(cfg.model)
     trainer = instantiate(
         cfg.trainer,
         callbacks=instantiate_each(cfg.get("callbacks")),

@@ -102,7 +102,7 @@ def test_paper_init_is_uniform_within_2_4_over_fan_in():
 
 def test_preset_composes_with_the_paper_input_scaling(train_config):
     cfg = train_config("model=lenet5_1998")
-    model = instantiate(cfg.model, optimizer=cfg.optimizer, _recursive_=False, _convert_="all")
+    model = instantiate(cfg.model)
     background_and_ink = model.normalize(torch.tensor([0.0, 255.0]))
     torch.testing.assert_close(background_and_ink, torch.tensor([-0.1, 1.175]))
     assert trainable(model) == 60_000
@@ -111,7 +111,7 @@ def test_preset_composes_with_the_paper_input_scaling(train_config):
 @pytest.mark.parametrize("override", ["model.pool=subsample", "model.head=rbf", "model.c3=sparse"])
 def test_paper_parts_mix_into_other_variants(train_config, override):
     cfg = train_config("model=lenet_relu", override)
-    model = instantiate(cfg.model, optimizer=cfg.optimizer, _recursive_=False, _convert_="all")
+    model = instantiate(cfg.model)
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     kinds = {type(m) for m in model.modules()}
     assert {"model.pool=subsample": Subsampling, "model.head=rbf": EuclideanRBF,

@@ -20,13 +20,7 @@ CHOICES = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml")
 def test_every_config_composes_and_instantiates(train_config, group, choice):
     cfg = train_config(f"{group}={choice}")
     datamodule = instantiate(cfg.data)
-    model = instantiate(
-        cfg.model,
-        optimizer=cfg.optimizer,
-        scheduler=cfg.get("scheduler"),
-        _recursive_=False,
-        _convert_="all",
-    )
+    model = instantiate(cfg.model)
     model.configure_optimizers()
     trainer = instantiate(
         cfg.trainer,
@@ -42,13 +36,7 @@ def test_every_config_composes_and_instantiates(train_config, group, choice):
 @pytest.mark.parametrize("overrides", [["model.pool=max", "model.activation=relu"], ["~scheduler"]])
 def test_presets_take_overrides(train_config, overrides):
     cfg = train_config("model=lenet_sigmoid", *overrides)
-    model = instantiate(
-        cfg.model,
-        optimizer=cfg.optimizer,
-        scheduler=cfg.get("scheduler"),
-        _recursive_=False,
-        _convert_="all",
-    )
+    model = instantiate(cfg.model)
     if "model.pool=max" in overrides:
         assert isinstance(model.net.s2, torch.nn.MaxPool2d) and isinstance(
             model.net.c1[1], torch.nn.ReLU
