@@ -73,3 +73,14 @@ def test_module_normalises_raw_pixels_with_its_dataset_statistics():
     pixels = torch.tensor([0, 255], dtype=torch.uint8)
     expected = (pixels.float() / 255 - 0.1307) / 0.3081
     torch.testing.assert_close(module.normalize(pixels), expected)
+
+
+def test_batch_norm_option_adds_a_scale_and_shift_per_channel():
+    net = LeNet5(activation="relu", pool="max", norm="batch")
+    counts = {
+        name: sum(p.numel() for p in layer.parameters()) for name, layer in net.named_children()
+    }
+    extra = {"c1": 2 * 6, "c3": 2 * 16, "c5": 2 * 120, "f6": 2 * 84}
+    assert counts == {name: n + extra.get(name, 0) for name, n in EXPECTED_PARAMS.items()}
+    assert net(torch.randn(4, 1, 32, 32)).shape == (4, 10)
+    assert sum(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in net.modules()) == 4

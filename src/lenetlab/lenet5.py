@@ -8,6 +8,7 @@ Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits
     c3          full (6 -> 16 maps, 2,416 params) | sparse (the paper's Table I, 1,516)
     head        linear (84 -> 10) | rbf (the paper's Euclidean RBF units, fixed prototypes)
     init        auto (Glorot for saturating activations, He for ReLU) | lecun1998 (+-2.4/F_in)
+    norm        none | batch (BatchNorm before each activation of C1, C3, C5, F6; not in the paper)
 
 ``LeNet5()`` is the common modern variant; the paper's network is
 ``LeNet5("scaled_tanh", "subsample", c3="sparse", head="rbf", init="lecun1998")``.
@@ -23,6 +24,7 @@ POOLS = ("avg", "max", "subsample")
 C3_CHOICES = ("full", "sparse")
 HEADS = ("linear", "rbf")
 INITS = ("auto", "lecun1998")
+NORMS = ("none", "batch")
 
 
 def check_choice(name: str, value: str, choices) -> None:
@@ -47,6 +49,7 @@ class LeNet5(nn.Module):
         c3: str = "full",
         head: str = "linear",
         init: str = "auto",
+        norm: str = "none",
     ):
         super().__init__()
         check_choice("activation", activation, tuple(ACTIVATIONS))
@@ -54,15 +57,19 @@ class LeNet5(nn.Module):
         check_choice("c3", c3, C3_CHOICES)
         check_choice("head", head, HEADS)
         check_choice("init", init, INITS)
+        check_choice("norm", norm, NORMS)
         act = ACTIVATIONS[activation]
         conv3 = SparseConv2d(6) if c3 == "sparse" else nn.Conv2d(6, 16, 5)
 
-        self.c1 = nn.Sequential(nn.Conv2d(1, 6, 5), act())  # 32x32 -> 6@28x28
+        def normalised(layer: nn.Module, features: int, batch_norm=nn.BatchNorm2d) -> list:
+            return [layer, batch_norm(features), act()] if norm == "batch" else [layer, act()]
+
+        self.c1 = nn.Sequential(*normalised(nn.Conv2d(1, 6, 5), 6))  # 32x32 -> 6@28x28
         self.s2 = pooling(pool, 6, activation)  # -> 6@14x14
-        self.c3 = nn.Sequential(conv3, act())  # -> 16@10x10
+        self.c3 = nn.Sequential(*normalised(conv3, 16))  # -> 16@10x10
         self.s4 = pooling(pool, 16, activation)  # -> 16@5x5
-        self.c5 = nn.Sequential(nn.Conv2d(16, 120, 5), act())  # -> 120@1x1
-        self.f6 = nn.Sequential(nn.Flatten(), nn.Linear(120, 84), act())
+        self.c5 = nn.Sequential(*normalised(nn.Conv2d(16, 120, 5), 120))  # -> 120@1x1
+        self.f6 = nn.Sequential(nn.Flatten(), *normalised(nn.Linear(120, 84), 84, nn.BatchNorm1d))
         self.output = EuclideanRBF(84, num_classes) if head == "rbf" else nn.Linear(84, num_classes)
         if init == "lecun1998":
             init_lecun1998(self)

@@ -24,6 +24,7 @@ class LeNetModule(LightningModule):
         c3: str = "full",
         head: str = "linear",
         init: str = "auto",
+        norm: str = "none",
         rubbish_j: float | None = None,
         input_mean: float = 0.0,
         input_std: float = 1.0,
@@ -32,7 +33,7 @@ class LeNetModule(LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init)
+        self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init, norm=norm)
         # Inputs are raw 0-255 pixels (uint8 or float); one fused affine map normalises them, so
         # an exported model carries its own preprocessing.
         scale = 1.0 / (255.0 * input_std)
