@@ -2,8 +2,9 @@
 
 torchvision's dataset classes read the files; each split is then held as one (N, 1, 32, 32) uint8
 tensor (MNIST and Fashion-MNIST padded 28->32, USPS resized 16->32, once, at setup). A batch is
-one tensor gather: no PIL images, no per-sample transforms. Normalisation happens on the training
-device, inside the model (``LeNetModule.normalize``).
+one tensor gather: no PIL images, no per-sample transforms. Distortions (``data.augment``) run on
+whole training batches once they are on the training device; normalisation happens inside the
+model (``LeNetModule.normalize``).
 """
 
 import contextlib
