@@ -70,7 +70,7 @@ class SparseConv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self, gain: float = 1.0):
-        """Uniform +-gain*sqrt(3/fan_in) (Glorot-style for one map's true fan-in)."""
+        """Uniform +-gain*sqrt(3/fan_in): variance gain^2/fan_in, each map with its true fan-in."""
         bound = gain * (3.0 / self.kernel_fan_in).sqrt()
         with torch.no_grad():
             self.weight.uniform_(-1, 1).mul_(bound.view(-1, 1, 1))
