@@ -34,11 +34,12 @@ class ScaledTanh(nn.Module):
 class Subsampling(nn.Module):
     """Per map: coefficient * (sum of each non-overlapping 2x2 window) + bias. 2 params a map."""
 
+    fan_in = 4  # each unit sums a 2x2 window
+
     def __init__(self, channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
-        self.fan_in = 4
 
     def forward(self, x):
         window_sum = F.avg_pool2d(x, 2) * 4
@@ -61,13 +62,15 @@ class SparseConv2d(nn.Module):
         # Row of each connected kernel in the (out * in) rows of the dense kernel.
         rows = torch.tensor([out_map * in_channels + in_map for out_map, in_map in pairs])
         self.register_buffer("dense_rows", rows, persistent=False)
-        # Inputs of each output map (its fan-in), per connected kernel and per map.
+        # Inputs of each output map: its fan-in, which initialisation scales by.
         map_fan_in = torch.tensor([len(inputs) * kernel_size**2 for inputs in table])
         self.register_buffer("map_fan_in", map_fan_in.float(), persistent=False)
-        self.register_buffer(
-            "kernel_fan_in", map_fan_in[[o for o, _ in pairs]].float(), persistent=False
-        )
         self.reset_parameters()
+
+    @property
+    def kernel_fan_in(self) -> torch.Tensor:
+        """The fan-in of the output map each connected kernel feeds, one value per kernel."""
+        return self.map_fan_in[self.dense_rows // self.in_channels]
 
     def reset_parameters(self, gain: float = 1.0):
         """Uniform +-gain*sqrt(3/fan_in): variance gain^2/fan_in, each map with its true fan-in."""
