@@ -13,11 +13,13 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from lenetlab.errors import exit_on_usage_error
 from lenetlab.instantiate import instantiate_each
+from lenetlab.parallel_jobs import devices_for_job
 from lenetlab.quiet import silence_library_noise
 from lenetlab.results import (
     log_hparams_with_metrics,
@@ -25,8 +27,10 @@ from lenetlab.results import (
     scalar_metrics,
     write_json_atomic,
 )
+from lenetlab.run_dirs import register_resolvers
 
 log = logging.getLogger(__name__)
+register_resolvers()  # before Hydra composes the config
 
 
 def train(cfg: DictConfig) -> dict:
@@ -38,13 +42,15 @@ def train(cfg: DictConfig) -> dict:
     model = instantiate(cfg.model)
     trainer = instantiate(
         cfg.trainer,
+        devices=devices_for_job(cfg.trainer),
         callbacks=instantiate_each(cfg.get("callbacks")),
         logger=instantiate_each(cfg.get("logger")) or False,
     )
 
     trainer.fit(model, datamodule=datamodule)
     metrics = scalar_metrics(trainer, ["val/acc_best"])
-    metrics["epochs"] = trainer.current_epoch
+    metrics["epochs"] = int(trainer.callback_metrics.get("epochs_completed", 0))
+    metrics["torch_threads"] = torch.get_num_threads()
 
     if cfg.test:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""

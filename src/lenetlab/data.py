@@ -189,7 +189,19 @@ class DigitsDataModule(LightningDataModule):
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch)
 
     def train_dataloader(self):
-        return self._loader(self.train_set, self.hparams.batch_size, shuffle=True)
+        return self._loader(self.train_set, self.per_process_batch_size(), shuffle=True)
+
+    def per_process_batch_size(self) -> int:
+        """``batch_size`` is the global batch of one optimiser step: under DDP each of the
+        world_size processes loads an equal share, so a recipe means the same on any number of
+        devices (its learning rate included)."""
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if self.hparams.batch_size % world_size:
+            raise UsageError(
+                f"data.batch_size={self.hparams.batch_size} does not split evenly over "
+                f"{world_size} processes: choose a multiple of {world_size}"
+            )
+        return self.hparams.batch_size // world_size
 
     def val_dataloader(self):
         return self._loader(self.val_set, self.hparams.eval_batch_size, shuffle=False)

@@ -9,10 +9,29 @@ log = logging.getLogger("lenetlab")
 
 
 class EpochLog(Callback):
-    def __init__(self, metrics: tuple[str, ...] = ("train/loss_epoch", "train/acc", "val/acc")):
+    def __init__(
+        self,
+        metrics: tuple[str, ...] = ("train/loss_epoch", "train/acc", "val/acc"),
+        log_file: str | None = None,
+    ):
         self.metrics = metrics
+        self.log_file = log_file
         self.epoch_started = 0.0
         self.lr = float("nan")
+
+    def setup(self, trainer, pl_module, stage):
+        # Processes started by ddp_spawn have no logging set up (Hydra configured the parent):
+        # rank 0 logs to the console and appends to the run's log file as the parent does.
+        if not trainer.is_global_zero or logging.getLogger().handlers:
+            return
+        handlers = [logging.StreamHandler()]
+        if self.log_file:
+            handlers.append(logging.FileHandler(self.log_file))
+        logging.basicConfig(
+            format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+            level=logging.INFO,
+            handlers=handlers,
+        )
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.epoch_started = time.monotonic()

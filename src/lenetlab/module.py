@@ -72,6 +72,10 @@ class LeNetModule(LightningModule):
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
 
+    def on_train_epoch_end(self):
+        # Also reaches the parent process of ddp_spawn, which sees callback_metrics only.
+        self.log("epochs_completed", float(self.current_epoch + 1), logger=False)
+
     def on_train_start(self):
         self.val_acc_best.reset()  # forget the sanity-check validation
 

@@ -14,13 +14,16 @@ HPARAM_GROUPS = ("model", "optimizer", "scheduler", "data")
 HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
     path = Path(path)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=2)
-        tmp.write("\n")
+        tmp.write(text)
     os.replace(tmp.name, path)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def scalar_metrics(trainer: Trainer, names) -> dict[str, float]:

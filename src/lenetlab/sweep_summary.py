@@ -1,0 +1,147 @@
+"""One table per multirun: summary.csv and summary.md in the sweep directory, best job first.
+
+A Hydra callback keeps the table current: every job, as it ends (in whichever process or cluster
+node ran it), records its status in ``<job dir>/job.json`` and rewrites the table, so failed jobs
+are in it with their error line even when the sweep itself stops on them. At the end of the
+multirun the table is printed. ``python src/summarize.py <sweep dir>`` rebuilds it afterwards.
+"""
+
+import csv
+import fcntl
+import io
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobStatus
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from lenetlab.results import write_json_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("job", "overrides", "status", "{metric}", "test/acc", "epochs", "wall_time_s", "error")
+
+
+class SweepSummary(Callback):
+    def __init__(self, metric: str = "val/acc_best", mode: str = "max"):
+        if mode not in ("max", "min"):
+            raise ValueError(f"SweepSummary mode must be 'max' or 'min', got {mode!r}")
+        self.metric = metric
+        self.mode = mode
+        self.job_started = time.monotonic()
+
+    def on_job_start(self, config, **kwargs) -> None:
+        self.job_started = time.monotonic()
+
+    def on_job_end(self, config, job_return, **kwargs) -> None:
+        hydra_cfg = HydraConfig.get()
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            return
+        error = None
+        if job_return.status == JobStatus.FAILED:
+            exception = job_return._return_value
+            error = f"{type(exception).__name__}: {exception}".splitlines()[0]
+        record = {
+            "job": hydra_cfg.job.num,
+            "overrides": list(job_return.overrides or []),
+            "status": "completed" if job_return.status == JobStatus.COMPLETED else "failed",
+            "error": error,
+            "wall_time_s": round(time.monotonic() - self.job_started, 2),
+        }
+        write_json_atomic(Path(hydra_cfg.runtime.output_dir) / "job.json", record)
+        write_summary(Path(hydra_cfg.sweep.dir), self.metric, self.mode)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        jobs = write_summary(sweep_dir, self.metric, self.mode)
+        log.info("sweep summary (%s):\n%s", sweep_dir / "summary.md", markdown(jobs, self.metric))
+
+
+def write_summary(sweep_dir: Path, metric: str, mode: str = "max") -> list[dict]:
+    """Rewrite summary.csv and summary.md from the job directories; returns the sorted rows."""
+    # Parallel jobs finish together: one writer at a time, each reading every job's files.
+    with open(sweep_dir / ".summary.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        jobs = sorted_jobs(read_jobs(sweep_dir, metric), metric, mode)
+        write_text_atomic(sweep_dir / "summary.csv", to_csv(jobs, metric))
+        write_text_atomic(sweep_dir / "summary.md", markdown(jobs, metric) + "\n")
+    return jobs
+
+
+def read_jobs(sweep_dir: Path, metric: str) -> list[dict]:
+    """One row per job directory (a folder with a .hydra/ inside) under ``sweep_dir``."""
+    jobs = []
+    for job_dir in sorted(p.parent.parent for p in sweep_dir.glob("*/.hydra/config.yaml")):
+        record = read_json(job_dir / "job.json")
+        metrics = read_json(job_dir / "metrics.json")
+        if not record:  # still running, or killed before Hydra could record it
+            overrides = OmegaConf.to_container(OmegaConf.load(job_dir / ".hydra/overrides.yaml"))
+            number = job_dir.name.split("_", 1)[0]
+            record = {
+                "job": int(number) if number.isdigit() else number,
+                "overrides": overrides or [],
+                "status": "completed" if metrics else "incomplete",
+            }
+        jobs.append(
+            {
+                "job": record["job"],
+                "overrides": " ".join(record["overrides"]),
+                "status": record["status"],
+                metric: metrics.get(metric),
+                "test/acc": metrics.get("test/acc"),
+                "epochs": metrics.get("epochs"),
+                "wall_time_s": record.get("wall_time_s", metrics.get("wall_time_s")),
+                "error": record.get("error"),
+            }
+        )
+    return jobs
+
+
+def sorted_jobs(jobs: list[dict], metric: str, mode: str) -> list[dict]:
+    """Best ``metric`` first; jobs without it (failed, incomplete, NaN) last, by job number."""
+    sign = -1.0 if mode == "max" else 1.0
+
+    def key(job):
+        value = job[metric]
+        missing = value is None or math.isnan(value)
+        return (missing, 0.0 if missing else sign * value, str(job["job"]).zfill(6))
+
+    return sorted(jobs, key=key)
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def to_csv(jobs: list[dict], metric: str) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [c.format(metric=metric) for c in COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(jobs)
+    return out.getvalue()
+
+
+def markdown(jobs: list[dict], metric: str) -> str:
+    columns = [c.format(metric=metric) for c in COLUMNS]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for job in jobs:
+        cells = [format_cell(job[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(round(value, 4))
+    return str(value).replace("|", "\\|")

@@ -1,0 +1,31 @@
+"""Test-only Lightning callbacks that record what happened inside a run (also in DDP ranks)."""
+
+import json
+from pathlib import Path
+
+from lightning import Callback
+
+
+class RankMetrics(Callback):
+    """Writes each rank's validation metrics per epoch to ``<out_dir>/rank<r>_epoch<e>.json``."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = Path(out_dir)
+
+    def on_validation_end(self, trainer, pl_module):
+        if trainer.sanity_checking:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        name = f"rank{trainer.global_rank}_epoch{trainer.current_epoch}.json"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / name).write_text(json.dumps(metrics))
+
+
+class DtypeProbe(Callback):
+    """Records the dtype of the first convolution's output during training."""
+
+    seen: set = set()
+
+    def on_fit_start(self, trainer, pl_module):
+        first_conv = next(m for m in pl_module.modules() if m.__class__.__name__ == "Conv2d")
+        first_conv.register_forward_hook(lambda m, i, out: DtypeProbe.seen.add(out.dtype))

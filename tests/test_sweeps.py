@@ -1,0 +1,361 @@
+"""Multiruns: one directory and one TensorBoard run per job, a summary table, sweepers,
+launchers, DDP and mixed precision."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import pytest
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf, open_dict
+from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins import base_plugin
+from tensorboard.plugins.hparams import hparams_plugin
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
+
+from conftest import REPO
+from lenetlab.data import DigitsDataModule
+from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.parallel_jobs import devices_for_job
+from lenetlab.run_dirs import job_dirname
+from lenetlab.sweep_summary import sorted_jobs
+from probes import DtypeProbe
+from train import train
+
+QUIET = [
+    "data.download=false",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "~callbacks.progress_bar",
+    "callbacks.model_summary=null",
+    "trainer.max_epochs=1",
+]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests"), **(env or {})},
+    )
+
+
+def only_sweep_dir(log_dir: Path) -> Path:
+    """The one multirun directory under log_dir; nothing else may be there."""
+    assert os.listdir(log_dir) == ["multirun"]
+    (sweep_dir,) = (log_dir / "multirun").iterdir()
+    return sweep_dir
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+
+
+def read_summary(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / "summary.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def hparams_table(logdir: Path) -> dict[str, dict]:
+    """What TensorBoard's HPARAMS tab shows for logdir: {run: {hparam or metric: value}}."""
+    mux = plugin_event_multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(logdir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
+    context = base_plugin.TBContext(logdir=str(logdir), multiplexer=mux, data_provider=provider)
+    app = hparams_plugin.HParamsPlugin(context).get_plugin_apps()["/session_groups"]
+    request = {"experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": []}
+    request["allowedStatuses"] = ["STATUS_UNKNOWN", "STATUS_SUCCESS"]
+    response = Client(app, Response).post("/session_groups", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    table = {}
+    for group in response.get_json()["sessionGroups"]:
+        metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
+        table[group["name"]] = group["hparams"] | metrics
+    return table
+
+
+def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        "-m",
+        "model=lenet_sigmoid,lenet_relu",
+        "model.pool=avg,max",
+        f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}",
+        *QUIET,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep_dir = only_sweep_dir(log_dir)
+    jobs = job_dirs(sweep_dir)
+    assert len(jobs) == 4
+    # Named after the job's own overrides: TensorBoard shows these names side by side.
+    names = sorted(job.name for job in jobs)
+    assert names[0].startswith("0_") and "model.pool=avg" in names[0]
+    assert "model=lenet_sigmoid" in names[0] and "model=lenet_relu" in names[3]
+    assert not any("/" in name for name in names)
+
+    # TensorBoard on the sweep: one run per job, all of them in HPARAMS with their final metrics.
+    hparams = hparams_table(sweep_dir)
+    assert sorted(hparams) == names
+    for job in jobs:
+        events = EventAccumulator(str(job))
+        events.Reload()
+        assert {"val/acc", "val/acc_best", "test/acc"} <= set(events.Tags()["scalars"])
+        metrics = json.loads((job / "metrics.json").read_text())
+        row = hparams[job.name]
+        assert row["model/activation"] == ("sigmoid" if "lenet_sigmoid" in job.name else "relu")
+        assert row["model/pool"] == ("max" if "pool=max" in job.name else "avg")
+        assert row["val/acc_best"] == pytest.approx(metrics["val/acc_best"])
+        assert row["test/acc"] == pytest.approx(metrics["test/acc"])
+
+    rows = read_summary(sweep_dir)
+    assert len(rows) == 4
+    assert {row["status"] for row in rows} == {"completed"}
+    values = [float(row["val/acc_best"]) for row in rows]
+    assert values == sorted(values, reverse=True)
+    for row in rows:
+        metrics = json.loads(next(sweep_dir.glob(f"{row['job']}_*/metrics.json")).read_text())
+        assert float(row["val/acc_best"]) == pytest.approx(metrics["val/acc_best"])
+        assert int(row["epochs"]) == 1
+    assert (sweep_dir / "summary.md").read_text().count("| completed |") == 4
+    assert "| completed |" in result.stdout + result.stderr  # the table is printed too
+
+    # Rebuilt afterwards by summarize.py, sorted by another metric if asked.
+    (sweep_dir / "summary.csv").unlink()
+    summarized = run("src/summarize.py", str(sweep_dir), "--metric", "test/acc")
+    assert summarized.returncode == 0, summarized.stderr
+    assert summarized.stdout.count("| completed |") == 4
+    test_accs = [float(row["test/acc"]) for row in read_summary(sweep_dir)]
+    assert test_accs == sorted(test_accs, reverse=True)
+
+
+def test_summarize_refuses_a_folder_without_jobs(tmp_path):
+    result = run("src/summarize.py", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no job directories") and result.stderr.count("\n") == 1
+
+
+def test_summary_sorts_best_first_and_failures_last():
+    jobs = [
+        {"job": 0, "m": 0.5},
+        {"job": 1, "m": None},  # failed
+        {"job": 2, "m": 0.9},
+        {"job": 3, "m": float("nan")},  # diverged
+        {"job": 4, "m": 0.7},
+    ]
+    assert [j["job"] for j in sorted_jobs(jobs, "m", "max")] == [2, 4, 0, 1, 3]
+    assert [j["job"] for j in sorted_jobs(jobs, "m", "min")] == [0, 4, 2, 1, 3]
+
+
+def test_job_dirname_is_one_valid_folder_name():
+    assert job_dirname(3, "data=mnist,model=lenet_relu") == "3_data=mnist,model=lenet_relu"
+    assert job_dirname(0, "paths.data_dir=/x/y") == "0_paths.data_dir=_x_y"
+    long_a, long_b = "a=" + "1" * 300, "a=" + "1" * 299 + "2"
+    assert len(job_dirname(1, long_a).encode()) < 255
+    assert job_dirname(1, long_a) != job_dirname(1, long_b)  # the hash keeps them apart
+
+
+def set_hydra(cfg, **values):
+    """Change hydra.* keys as Hydra would for a job, and make them current."""
+    OmegaConf.set_readonly(cfg.hydra, False)
+    with open_dict(cfg):
+        for key, value in values.items():
+            OmegaConf.update(cfg.hydra, key, value)
+    HydraConfig.instance().set_config(cfg)
+
+
+def test_a_usage_error_fails_only_its_job_in_a_multirun(train_config):
+    cfg = train_config()
+    with pytest.raises(SystemExit) as exit_info, exit_on_usage_error():
+        raise UsageError("bad")
+    assert exit_info.value.code == 2
+    set_hydra(cfg, mode=RunMode.MULTIRUN)  # as Hydra sets it for every job of a sweep
+    with pytest.raises(UsageError), exit_on_usage_error():  # Hydra records the job as failed
+        raise UsageError("bad")
+
+
+def test_parallel_joblib_jobs_spread_over_gpus(train_config, monkeypatch):
+    cfg = train_config("hydra/launcher=joblib", "trainer.accelerator=auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    set_hydra(cfg, **{"job.num": 3})
+    assert devices_for_job(cfg.trainer) == [1]
+    cfg.trainer.devices = 2  # a DDP job keeps what it asked for
+    assert devices_for_job(cfg.trainer) == 2
+    cpu = train_config("hydra/launcher=joblib")  # trainer.accelerator=cpu
+    assert devices_for_job(cpu.trainer) == 1
+    basic = train_config("trainer.accelerator=auto")
+    assert devices_for_job(basic.trainer) == 1
+
+
+def test_slurm_preset_is_the_submitit_slurm_launcher(train_config):
+    cfg = train_config("hydra/launcher=slurm", "hydra.launcher.partition=gpu")
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 60)
+
+
+class FakeTrainer:
+    def __init__(self, world_size):
+        self.world_size = world_size
+
+
+def test_batch_size_is_global_under_ddp():
+    datamodule = DigitsDataModule(batch_size=128)
+    datamodule.trainer = FakeTrainer(world_size=4)
+    assert datamodule.per_process_batch_size() == 32
+    datamodule.trainer = FakeTrainer(world_size=3)
+    with pytest.raises(UsageError, match="multiple of 3"):
+        datamodule.per_process_batch_size()
+
+
+def test_bf16_mixed_precision_runs_on_cpu(train_config):
+    DtypeProbe.seen.clear()
+    cfg = train_config(
+        "trainer.precision=bf16-mixed",
+        "trainer.fast_dev_run=true",
+        "+callbacks.dtype_probe._target_=probes.DtypeProbe",
+    )
+    metrics = train(cfg)
+    assert torch.bfloat16 in DtypeProbe.seen
+    assert math.isfinite(metrics["test/loss"])
+
+
+@pytest.mark.slow
+def test_optuna_sweep_records_a_failed_trial_and_goes_on(tmp_path, data_dir):
+    # Trials 0 and 2 find the data; trial 1 looks in an empty folder and fails.
+    for trial in (0, 2):
+        (tmp_path / "data" / str(trial)).parent.mkdir(exist_ok=True)
+        (tmp_path / "data" / str(trial)).symlink_to(data_dir)
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        "-m",
+        "hparams_search=mnist_optuna",
+        "hydra.sweeper.n_trials=3",
+        f"paths.data_dir={tmp_path}/data/${{hydra:job.num}}",
+        f"paths.log_dir={log_dir}",
+        *QUIET,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep_dir = only_sweep_dir(log_dir)
+    assert len(job_dirs(sweep_dir)) == 3
+    rows = read_summary(sweep_dir)
+    assert [row["status"] for row in rows] == ["completed", "completed", "failed"]
+    assert rows[2]["job"] == "1"
+    assert rows[2]["error"].startswith("DatasetNotFoundError: MNIST is not in")
+    assert "optimizer.lr=" in rows[0]["overrides"] and "model.activation=" in rows[0]["overrides"]
+    assert (sweep_dir / "optimization_results.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_joblib_runs_jobs_in_parallel_with_a_fair_share_of_threads(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "model=lenet_tanh,lenet_relu",
+        f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}",
+        *QUIET,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep_dir = only_sweep_dir(log_dir)
+    jobs = job_dirs(sweep_dir)
+    assert len(jobs) == 2
+    for job in jobs:
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert metrics["torch_threads"] == max(1, joblib.cpu_count() // 2)
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
+
+
+@pytest.mark.slow
+def test_submitit_local_launcher(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        "-m",
+        "hydra/launcher=submitit_local",
+        f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}",
+        *QUIET,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep_dir = only_sweep_dir(log_dir)
+    (job,) = job_dirs(sweep_dir)
+    assert json.loads((job / "metrics.json").read_text())["epochs"] == 1
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"]
+
+
+DDP = ["trainer=ddp", "trainer.devices=2", "trainer.max_epochs=2", "data.batch_size=64"]
+
+
+def assert_ranks_agree(probe_dir: Path, epochs: int):
+    for epoch in range(epochs):
+        rank0 = json.loads((probe_dir / f"rank0_epoch{epoch}.json").read_text())
+        rank1 = json.loads((probe_dir / f"rank1_epoch{epoch}.json").read_text())
+        assert rank0.keys() >= {"val/acc", "val/loss", "val/acc_best"}
+        assert rank0 == rank1
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        *DDP,
+        f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}",
+        "+callbacks.ranks._target_=probes.RankMetrics",
+        f"+callbacks.ranks.out_dir={tmp_path / 'ranks'}",
+        *QUIET[:-1],
+    )
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = log_dir.iterdir()
+    assert_ranks_agree(tmp_path / "ranks", epochs=2)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["test/acc"] > 0.5
+    assert (run_dir / "train.log").read_text().count("epoch 2/2") == 1  # rank 0 only
+
+
+@pytest.mark.slow
+def test_ddp_multirun_runs_each_job_once(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run(
+        "src/train.py",
+        "-m",
+        "model=lenet_tanh,lenet_relu",
+        *DDP,
+        f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}",
+        "+callbacks.ranks._target_=probes.RankMetrics",
+        f"+callbacks.ranks.out_dir={tmp_path}/ranks/${{hydra:job.num}}",
+        *QUIET[:-1],
+    )
+    assert result.returncode == 0, result.stderr
+    sweep_dir = only_sweep_dir(log_dir)  # no stray run directories from child processes
+    assert len(job_dirs(sweep_dir)) == 2
+    for job in (0, 1):
+        assert_ranks_agree(tmp_path / "ranks" / str(job), epochs=2)
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
+    assert (
+        result.stdout.count("Starting with 2 processes")
+        + result.stderr.count("Starting with 2 processes")
+        == 4
+    )  # fit and test of each job; a re-run sweep in the children would show more
