@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_MNIST ?= ../shared/data/MNIST
 MNIST_RAW := data/MNIST/raw
 
-.PHONY: install train test test-slow lint format data clean
+.PHONY: install train test test-slow bench lint format data clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -m slow
+
+# Speed: lenetlab against the tutorial pipeline, start-up and time to 99 % (docs/benchmarks.md)
+bench: install data
+	$(PY) bench/speed.py
 
 lint: install
 	$(VENV)/bin/ruff check .

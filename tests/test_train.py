@@ -20,6 +20,8 @@ CHOICES = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml")
 def test_every_config_composes_and_instantiates(train_config, group, choice):
     cfg = train_config(f"{group}={choice}")
     datamodule = instantiate(cfg.data)
+    if cfg.model.scheduler and cfg.model.scheduler.get("total_steps", 0) is None:
+        cfg.scheduler.total_steps = 100  # filled in from the trainer during fit
     model = instantiate(cfg.model)
     model.configure_optimizers()
     trainer = instantiate(
@@ -179,3 +181,17 @@ def test_each_epoch_is_logged_with_its_metrics(train_config, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "lenetlab"]
     assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "val/acc" in lines[0] and "lr 0.05 " in lines[0]  # the lr the epoch trained with
+
+
+def test_one_cycle_schedule_spans_the_whole_run(train_config):
+    cfg = train_config(
+        "experiment=mnist_fast", "trainer.max_epochs=2", "trainer.log_every_n_steps=1"
+    )
+    train_script.train(cfg)
+    events = EventAccumulator(str(cfg.paths.output_dir))
+    events.Reload()
+    lrs = [event.value for event in events.Scalars("lr-SGD")]
+    steps = [event.step for event in events.Scalars("lr-SGD")]
+    assert len(lrs) == steps[-1] + 1  # logged every step
+    assert max(lrs) == pytest.approx(cfg.optimizer.lr, rel=0.05)  # warmed up to optimizer.lr
+    assert lrs[-1] < cfg.optimizer.lr / 1000  # and annealed by the last step

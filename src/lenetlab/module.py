@@ -28,12 +28,15 @@ class LeNetModule(LightningModule):
         rubbish_j: float | None = None,
         input_mean: float = 0.0,
         input_std: float = 1.0,
+        channels_last: bool = True,
         optimizer: dict | None = None,
         scheduler: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init, norm=norm)
+        if channels_last:  # oneDNN's and cuDNN's faster convolution layout
+            self.net.to(memory_format=torch.channels_last)
         # Inputs are raw 0-255 pixels (uint8 or float); one fused affine map normalises them, so
         # an exported model carries its own preprocessing.
         scale = 1.0 / (255.0 * input_std)
@@ -99,6 +102,8 @@ class LeNetModule(LightningModule):
             return optimizer
         scheduler_cfg = dict(self.hparams.scheduler)
         interval = scheduler_cfg.pop("interval", "epoch")
+        if "total_steps" in scheduler_cfg and scheduler_cfg["total_steps"] is None:
+            scheduler_cfg["total_steps"] = int(self.trainer.estimated_stepping_batches)
         scheduler = instantiate(scheduler_cfg, optimizer=optimizer)
         return {
             "optimizer": optimizer,

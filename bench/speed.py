@@ -1,0 +1,177 @@
+"""lenetlab's default training path against the usual tutorial pipeline, measured in one run.
+
+    make bench                                   # = python bench/speed.py
+    python bench/speed.py --steps 300 --skip-cli
+
+1. baseline: torchvision ``MNIST`` with a per-sample ``Compose([Pad(2), ToTensor(),
+   Normalize(mean, std)])``, ``DataLoader(batch_size=64, shuffle=True)`` and a plain
+   LightningModule (LeNet-5, cross-entropy, SGD), as most tutorials write it;
+2. lenetlab: the data module, model and trainer ``python src/train.py`` builds from
+   conf/train.yaml, at its default batch size, with its metrics and logger.
+
+Both train the same LeNet-5 for the same number of steps through a Lightning Trainer (its per-step
+overhead is counted); the first steps are warm-up. Then, as a user would run them:
+3. ``python src/train.py trainer.fast_dev_run=true``: start-up cost, wall time;
+4. ``python src/train.py experiment=mnist_fast``: wall time from a cold start to its test accuracy.
+Needs real MNIST in data/MNIST/raw (``make data``).
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
+from omegaconf import open_dict
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from lenetlab.instantiate import instantiate_each
+from lenetlab.lenet5 import LeNet5
+
+REPO = Path(__file__).resolve().parents[1]
+MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml
+
+
+def baseline_dataset(data_dir: Path) -> datasets.MNIST:
+    """The tutorial pipeline: decode, pad to 32x32, scale and normalise every sample on access."""
+    pipeline = transforms.Compose(
+        [transforms.Pad(2), transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))]
+    )
+    return datasets.MNIST(data_dir, train=True, transform=pipeline, download=False)
+
+
+class BaselineModule(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = LeNet5("tanh", "avg")
+
+    def training_step(self, batch, batch_idx):
+        images, labels = batch
+        loss = F.cross_entropy(self.net(images), labels)
+        self.log("train_loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
+
+
+class StepTimer(L.Callback):
+    """Images per second over the steps after ``warmup``, data loading included."""
+
+    def __init__(self, warmup: int):
+        self.warmup = warmup
+        self.started = self.images = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if batch_idx == self.warmup - 1:
+            self.started = time.perf_counter()
+        elif batch_idx >= self.warmup:
+            self.images += len(batch[1])
+        self.elapsed = time.perf_counter() - self.started
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.elapsed
+
+
+def baseline_rate(data_dir: Path, steps: int, warmup: int) -> float:
+    loader = DataLoader(baseline_dataset(data_dir), batch_size=64, shuffle=True)
+    timer = StepTimer(warmup)
+    trainer = L.Trainer(
+        max_steps=steps,
+        logger=False,
+        callbacks=[timer],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
+    trainer.fit(BaselineModule(), loader)
+    return timer.images_per_second
+
+
+def lenetlab_config(data_dir: Path, output_dir: Path, *overrides: str):
+    """conf/train.yaml as `python src/train.py <overrides>` composes it."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            [f"paths.data_dir={data_dir}", *overrides],
+            return_hydra_config=True,
+        )
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def lenetlab_rate(data_dir: Path, steps: int, warmup: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as output_dir:
+        cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false")
+        timer = StepTimer(warmup)
+        # train.py's trainer and callbacks, without validation and the progress bar
+        callbacks = [c for c in instantiate_each(cfg.callbacks) if not isinstance(c, ProgressBar)]
+        trainer = instantiate(
+            cfg.trainer,
+            max_steps=steps,
+            limit_val_batches=0,
+            enable_progress_bar=False,
+            callbacks=[timer, *callbacks],
+            logger=instantiate_each(cfg.logger),
+        )
+        trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
+        return timer.images_per_second, cfg.data.batch_size
+
+
+def wall_time(*args: str) -> tuple[float, dict]:
+    """Seconds for `python src/train.py <args>` from process start to exit, and its metrics."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "src/train.py", *args, f"hydra.run.dir={run_dir}"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        seconds = time.perf_counter() - started
+        return seconds, json.loads((Path(run_dir) / "metrics.json").read_text())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
+    args = parser.parse_args()
+    L.seed_everything(0, verbose=False)
+
+    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}, lightning {L.__version__}")  # fmt: skip
+    baseline = baseline_rate(args.data_dir, args.steps, args.warmup)
+    fast, batch_size = lenetlab_rate(args.data_dir, args.steps, args.warmup)
+    print(f"baseline (torchvision transforms, DataLoader batch 64): {baseline:8.0f} img/s")
+    print(f"lenetlab (default path, batch {batch_size}):{'':14s} {fast:8.0f} img/s")
+    print(f"speed-up: x{fast / baseline:.2f}   ({args.steps} steps each, {args.warmup} warm-up)")
+    if args.skip_cli:
+        return
+    seconds, _ = wall_time("trainer.fast_dev_run=true", "data.download=false")
+    print(f"python src/train.py trainer.fast_dev_run=true: {seconds:.1f} s wall")
+    seconds, metrics = wall_time("experiment=mnist_fast", "data.download=false")
+    print(
+        f"python src/train.py experiment=mnist_fast: {seconds:.1f} s wall, "
+        f"test/acc {metrics['test/acc']:.4f} after {metrics['epochs']} epochs"
+    )
+
+
+if __name__ == "__main__":
+    main()
