@@ -67,18 +67,20 @@ class BaselineModule(L.LightningModule):
 
 
 class StepTimer(L.Callback):
-    """Images per second over the steps after ``warmup``, data loading included."""
+    """Images per second over the steps after ``warmup``, data loading and epoch ends included."""
 
     def __init__(self, warmup: int):
         self.warmup = warmup
-        self.started = self.images = 0
+        self.steps = self.images = 0
+        self.started = self.elapsed = 0.0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if batch_idx == self.warmup - 1:
+        self.steps += 1
+        if self.steps == self.warmup:
             self.started = time.perf_counter()
-        elif batch_idx >= self.warmup:
+        elif self.steps > self.warmup:
             self.images += len(batch[1])
-        self.elapsed = time.perf_counter() - self.started
+            self.elapsed = time.perf_counter() - self.started
 
     @property
     def images_per_second(self) -> float:
@@ -114,9 +116,9 @@ def lenetlab_config(data_dir: Path, output_dir: Path, *overrides: str):
     return cfg
 
 
-def lenetlab_rate(data_dir: Path, steps: int, warmup: int) -> tuple[float, int]:
+def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as output_dir:
-        cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false")
+        cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false", *overrides)
         timer = StepTimer(warmup)
         # train.py's trainer and callbacks, without validation and the progress bar
         callbacks = [c for c in instantiate_each(cfg.callbacks) if not isinstance(c, ProgressBar)]
@@ -128,7 +130,10 @@ def lenetlab_rate(data_dir: Path, steps: int, warmup: int) -> tuple[float, int]:
             callbacks=[timer, *callbacks],
             logger=instantiate_each(cfg.logger),
         )
-        trainer.fit(instantiate(cfg.model), datamodule=instantiate(cfg.data))
+        model = instantiate(cfg.model)
+        trainer.fit(
+            torch.compile(model) if cfg.compile else model, datamodule=instantiate(cfg.data)
+        )
         return timer.images_per_second, cfg.data.batch_size
 
 
@@ -152,6 +157,7 @@ def main():
     parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
+    parser.add_argument("--compile", action="store_true", help="also time compile=true")
     args = parser.parse_args()
     L.seed_everything(0, verbose=False)
 
@@ -162,6 +168,10 @@ def main():
     print(f"baseline (torchvision transforms, DataLoader batch 64): {baseline:8.0f} img/s")
     print(f"lenetlab (default path, batch {batch_size}):{'':14s} {fast:8.0f} img/s")
     print(f"speed-up: x{fast / baseline:.2f}   ({args.steps} steps each, {args.warmup} warm-up)")
+    if args.compile:
+        compiled, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, "compile=true")
+        ratio = compiled / baseline
+        print(f"lenetlab compile=true (after warm-up): {compiled:8.0f} img/s, x{ratio:.2f}")
     if args.skip_cli:
         return
     seconds, _ = wall_time("trainer.fast_dev_run=true", "data.download=false")

@@ -40,6 +40,8 @@ def train(cfg: DictConfig) -> dict:
 
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
+    if cfg.compile:
+        model = torch.compile(model)
     trainer = instantiate(
         cfg.trainer,
         devices=devices_for_job(cfg.trainer),

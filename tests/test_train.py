@@ -195,3 +195,11 @@ def test_one_cycle_schedule_spans_the_whole_run(train_config):
     assert len(lrs) == steps[-1] + 1  # logged every step
     assert max(lrs) == pytest.approx(cfg.optimizer.lr, rel=0.05)  # warmed up to optimizer.lr
     assert lrs[-1] < cfg.optimizer.lr / 1000  # and annealed by the last step
+
+
+@pytest.mark.slow
+def test_compiled_model_trains_and_saves_a_loadable_checkpoint(train_config):
+    metrics = train_script.train(train_config("compile=true", "trainer.max_epochs=1"))
+    assert metrics["test/acc"] > 0.5
+    model = LeNetModule.load_from_checkpoint(metrics["best_checkpoint"])  # plain, uncompiled
+    assert not any(key.startswith("_orig_mod") for key in model.state_dict())

@@ -37,6 +37,7 @@ class DatasetSource:
     folder: str
     files: tuple[str, ...]
     url: str
+    classes: tuple[str, ...] = tuple("0123456789")  # names of labels 0, 1, ...
 
 
 MNIST_FILES = (
@@ -54,6 +55,7 @@ SOURCES = {
         "FashionMNIST/raw",
         MNIST_FILES,
         "https://github.com/zalandoresearch/fashion-mnist",
+        tuple(datasets.FashionMNIST.classes),
     ),
     "usps": DatasetSource(
         datasets.USPS,

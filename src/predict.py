@@ -1,0 +1,138 @@
+"""Classify your own pictures with a trained checkpoint.
+
+    python src/predict.py ckpt_path=outputs/<run>/checkpoints/best.ckpt inputs=[digit.png,photos/]
+    python src/predict.py ckpt_path=... inputs=photos/ output=predictions.csv
+
+Each picture goes through MNIST's preprocessing (src/lenetlab/photo.py), in the geometry of the
+dataset the checkpoint was trained on, then through the model's own normalisation. Prints one row
+per file: the predicted class, its probability and the top 3. Folders are searched recursively for
+image files. A file that cannot be read gets an error row; the rest are still predicted, and the
+exit code is 1.
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, ListConfig
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+
+from lenetlab.data import SOURCES
+from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.module import LeNetModule
+from lenetlab.photo import NotADigitPhoto, photo_to_input
+
+IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+def find_files(inputs: list[str]) -> list[Path]:
+    """Files as given; folders expanded to the image files inside them, sorted."""
+    files = []
+    for entry in map(Path, inputs):
+        if entry.is_dir():
+            found = sorted(p for p in entry.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += [p for p in found if p.is_file()]
+        elif entry.exists():
+            files.append(entry)
+        else:
+            raise UsageError(f"inputs: {entry} does not exist")
+    return files
+
+
+class Pictures(Dataset):
+    def __init__(self, files: list[Path], dataset: str):
+        self.files, self.dataset = files, dataset
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        try:
+            return photo_to_input(self.files[index], self.dataset), ""
+        except (UnidentifiedImageError, NotADigitPhoto, OSError) as error:
+            reason = "not an image" if isinstance(error, UnidentifiedImageError) else str(error)
+            return torch.zeros(1, 32, 32, dtype=torch.uint8), reason
+
+
+def load_model(ckpt_path: Path) -> tuple[LeNetModule, str]:
+    """The model and the name of the dataset it was trained on."""
+    if not ckpt_path.is_file():
+        raise UsageError(f"ckpt_path={ckpt_path}: no such file")
+    try:
+        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        dataset = checkpoint["datamodule_hyper_parameters"]["dataset"]
+        model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+    except Exception as error:  # pickle errors, missing keys, wrong architecture
+        raise UsageError(
+            f"ckpt_path={ckpt_path} is not a lenetlab checkpoint ({type(error).__name__}); "
+            "use one from outputs/<run>/checkpoints/"
+        ) from error
+    return model.eval(), dataset
+
+
+@torch.inference_mode()
+def predict(cfg: DictConfig) -> list[dict]:
+    inputs = cfg.inputs if isinstance(cfg.inputs, ListConfig) else [cfg.inputs]
+    model, dataset = load_model(Path(cfg.ckpt_path))
+    classes = SOURCES[dataset].classes
+    files = find_files(list(inputs))
+    if not files:
+        raise UsageError(f"inputs={list(inputs)}: no image files found")
+    workers = cfg.num_workers if len(files) > cfg.batch_size else 0
+    loader = DataLoader(Pictures(files, dataset), cfg.batch_size, num_workers=workers)
+
+    rows = []
+    for images, errors in loader:
+        probabilities = model(images).softmax(dim=1)
+        top = probabilities.topk(3, dim=1)
+        for values, indices, error in zip(top.values, top.indices, errors, strict=True):
+            path = str(files[len(rows)])
+            if error:
+                rows.append({"file": path, "error": error})
+                continue
+            top3 = [(classes[i], round(float(v), 4)) for v, i in zip(values, indices, strict=True)]
+            rows.append({"file": path, "class": top3[0][0], "confidence": top3[0][1], "top3": top3})
+    return rows
+
+
+def format_row(row: dict) -> str:
+    if "error" in row:
+        return f"{row['file']}: error: {row['error']}"
+    top3 = ", ".join(f"{name} {p:.3f}" for name, p in row["top3"])
+    return f"{row['file']}: {row['class']} ({row['confidence']:.3f})  top-3: {top3}"
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=2) + "\n")
+    elif path.suffix == ".csv":
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, ["file", "class", "confidence", "top3", "error"])
+            writer.writeheader()
+            for row in rows:
+                top3 = " ".join(f"{name}:{p}" for name, p in row.get("top3", []))
+                writer.writerow(row | {"top3": top3})
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    with exit_on_usage_error():
+        if cfg.output and Path(cfg.output).suffix not in (".json", ".csv"):
+            raise UsageError(f"output={cfg.output}: write to a .json or .csv file")
+        rows = predict(cfg)
+    for row in rows:
+        print(format_row(row))
+    if cfg.output:
+        write_rows(Path(cfg.output), rows)
+    failed = sum("error" in row for row in rows)
+    if failed:
+        print(f"{failed} of {len(rows)} files could not be predicted", file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
