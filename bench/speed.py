@@ -1,7 +1,7 @@
 """lenetlab's default training path against the usual tutorial pipeline, measured in one run.
 
     make bench                                   # = python bench/speed.py
-    python bench/speed.py --steps 300 --skip-cli
+    python bench/speed.py --steps 300 --skip-cli --variant compile=true
 
 1. baseline: torchvision ``MNIST`` with a per-sample ``Compose([Pad(2), ToTensor(),
    Normalize(mean, std)])``, ``DataLoader(batch_size=64, shuffle=True)`` and a plain
@@ -10,7 +10,8 @@
    conf/train.yaml, at its default batch size, with its metrics and logger.
 
 Both train the same LeNet-5 for the same number of steps through a Lightning Trainer (its per-step
-overhead is counted); the first steps are warm-up. Then, as a user would run them:
+overhead is counted); the first steps are warm-up. For reference, the same model in a bare
+PyTorch loop (the floor under any framework). Then, as a user would run them:
 3. ``python src/train.py trainer.fast_dev_run=true``: start-up cost, wall time;
 4. ``python src/train.py experiment=mnist_fast``: wall time from a cold start to its test accuracy.
 Needs real MNIST in data/MNIST/raw (``make data``).
@@ -38,6 +39,7 @@ from torchvision import datasets, transforms
 
 from lenetlab.instantiate import instantiate_each
 from lenetlab.lenet5 import LeNet5
+from lenetlab.module import LeNetModule
 
 REPO = Path(__file__).resolve().parents[1]
 MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml
@@ -102,6 +104,23 @@ def baseline_rate(data_dir: Path, steps: int, warmup: int) -> float:
     return timer.images_per_second
 
 
+def bare_loop_rate(batch_size: int, steps: int, warmup: int, channels_last: bool) -> float:
+    """The floor under any framework: lenetlab's model and optimiser in a bare PyTorch loop,
+    one fixed batch, no data loading, no logging."""
+    model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (batch_size,))
+    for step in range(steps):
+        if step == warmup:
+            started = time.perf_counter()
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return (steps - warmup) * batch_size / (time.perf_counter() - started)
+
+
 def lenetlab_config(data_dir: Path, output_dir: Path, *overrides: str):
     """conf/train.yaml as `python src/train.py <overrides>` composes it."""
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
@@ -157,7 +176,14 @@ def main():
     parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
-    parser.add_argument("--compile", action="store_true", help="also time compile=true")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="OVERRIDES",
+        help="also time lenetlab with these overrides, e.g. 'compile=true' or "
+        "'trainer.precision=bf16-mixed' (repeatable)",
+    )
     args = parser.parse_args()
     L.seed_everything(0, verbose=False)
 
@@ -168,10 +194,13 @@ def main():
     print(f"baseline (torchvision transforms, DataLoader batch 64): {baseline:8.0f} img/s")
     print(f"lenetlab (default path, batch {batch_size}):{'':14s} {fast:8.0f} img/s")
     print(f"speed-up: x{fast / baseline:.2f}   ({args.steps} steps each, {args.warmup} warm-up)")
-    if args.compile:
-        compiled, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, "compile=true")
-        ratio = compiled / baseline
-        print(f"lenetlab compile=true (after warm-up): {compiled:8.0f} img/s, x{ratio:.2f}")
+    for channels_last in (False, True):
+        rate = bare_loop_rate(batch_size, args.steps // 2, args.warmup, channels_last)
+        layout = "channels_last" if channels_last else "NCHW"
+        print(f"bare PyTorch loop, no data or logging, {layout}: {rate:8.0f} img/s")
+    for variant in args.variant:
+        rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, *variant.split())
+        print(f"lenetlab {variant}: {rate:8.0f} img/s, x{rate / fast:.2f} of the default path")
     if args.skip_cli:
         return
     seconds, _ = wall_time("trainer.fast_dev_run=true", "data.download=false")
