@@ -21,9 +21,9 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
+from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import SOURCES
 from lenetlab.errors import UsageError, exit_on_usage_error
-from lenetlab.module import LeNetModule
 from lenetlab.photo import NotADigitPhoto, photo_to_input
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -58,26 +58,10 @@ class Pictures(Dataset):
             return torch.zeros(1, 32, 32, dtype=torch.uint8), reason
 
 
-def load_model(ckpt_path: Path) -> tuple[LeNetModule, str]:
-    """The model and the name of the dataset it was trained on."""
-    if not ckpt_path.is_file():
-        raise UsageError(f"ckpt_path={ckpt_path}: no such file")
-    try:
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        dataset = checkpoint["datamodule_hyper_parameters"]["dataset"]
-        model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
-    except Exception as error:  # pickle errors, missing keys, wrong architecture
-        raise UsageError(
-            f"ckpt_path={ckpt_path} is not a lenetlab checkpoint ({type(error).__name__}); "
-            "use one from outputs/<run>/checkpoints/"
-        ) from error
-    return model.eval(), dataset
-
-
 @torch.inference_mode()
 def predict(cfg: DictConfig) -> list[dict]:
     inputs = cfg.inputs if isinstance(cfg.inputs, ListConfig) else [cfg.inputs]
-    model, dataset = load_model(Path(cfg.ckpt_path))
+    model, dataset = load_trained_model(Path(cfg.ckpt_path))
     classes = SOURCES[dataset].classes
     files = find_files(list(inputs))
     if not files:

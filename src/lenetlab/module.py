@@ -9,10 +9,23 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from lightning import LightningModule
+from torch import nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lenetlab.lenet5 import LeNet5
+
+
+class PixelNormalization(nn.Module):
+    """Raw 0-255 pixels (uint8 or float) -> (x / 255 - mean) / std, as one fused affine map."""
+
+    def __init__(self, mean: float, std: float):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(1.0 / (255.0 * std)), persistent=False)
+        self.register_buffer("shift", torch.tensor(-mean / std), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.scale.dtype) * self.scale + self.shift
 
 
 class LeNetModule(LightningModule):
@@ -37,11 +50,9 @@ class LeNetModule(LightningModule):
         self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init, norm=norm)
         if channels_last:  # oneDNN's and cuDNN's faster convolution layout
             self.net.to(memory_format=torch.channels_last)
-        # Inputs are raw 0-255 pixels (uint8 or float); one fused affine map normalises them, so
-        # an exported model carries its own preprocessing.
-        scale = 1.0 / (255.0 * input_std)
-        self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
-        self.register_buffer("input_shift", torch.tensor(-input_mean / input_std), persistent=False)
+        # Inputs are raw 0-255 pixels: the model normalises them itself, so an exported model
+        # (src/export.py: normalize followed by net) carries its own preprocessing.
+        self.normalize = PixelNormalization(input_mean, input_std)
         self.example_input_array = torch.zeros(1, 1, 32, 32)
 
         self.train_loss = MeanMetric()
@@ -49,9 +60,6 @@ class LeNetModule(LightningModule):
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc_best = MaxMetric()
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        return images.to(self.input_scale.dtype) * self.input_scale + self.input_shift
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""

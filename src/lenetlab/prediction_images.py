@@ -1,0 +1,100 @@
+"""PredictionImages: what the model gets right and wrong, as TensorBoard images.
+
+After each validation: a grid of validation images with their predicted labels
+(``val/predictions``). After testing: the test images it is most confidently wrong about, with
+true and predicted labels (``test/worst_mistakes``: true->predicted), the confusion matrix
+(``test/confusion_matrix``) and the accuracy of each class (``test/acc_class/<name>``).
+Drawn only at epoch ends, from one extra forward pass over the images concerned.
+Under DDP each figure shows rank 0's share of the test set.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from lightning import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+from PIL import Image, ImageDraw
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+TILE, CAPTION = 64, 14  # pixels: each image twice its size, a caption line under it
+COLORS = {"right": (80, 220, 80), "wrong": (255, 80, 80)}
+
+
+def image_grid(images, captions, colors, columns: int = 8) -> np.ndarray:
+    """(H, W, 3) uint8: grey images in a grid, each with a coloured caption under it.
+
+    Drawn with PIL, a few milliseconds (a matplotlib figure of subplots takes most of a second).
+    """
+    rows = (len(images) + columns - 1) // columns
+    grid = Image.new("RGB", (columns * TILE, rows * (TILE + CAPTION)))
+    draw = ImageDraw.Draw(grid)
+    for index, (image, caption, color) in enumerate(zip(images, captions, colors, strict=True)):
+        row, col = divmod(index, columns)
+        tile = Image.fromarray(image[0].cpu().numpy().astype(np.uint8)).resize((TILE, TILE))
+        grid.paste(tile.convert("RGB"), (col * TILE, row * (TILE + CAPTION)))
+        draw.text((col * TILE + 2, row * (TILE + CAPTION) + TILE), caption, fill=COLORS[color])
+    return np.asarray(grid)
+
+
+class PredictionImages(Callback):
+    def __init__(self, samples: int = 32, worst: int = 32):
+        self.samples = samples
+        self.worst = worst
+
+    def setup(self, trainer, pl_module, stage):
+        self.classes = trainer.datamodule.source.classes
+        self.confusion = MulticlassConfusionMatrix(len(self.classes))
+
+    def writer(self, trainer):
+        if not trainer.is_global_zero:
+            return None
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+        return loggers[0].experiment if loggers else None
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        writer = self.writer(trainer)
+        if writer is None or trainer.sanity_checking:
+            return
+        images, labels = trainer.datamodule.val_set[: self.samples]
+        with torch.no_grad():
+            predicted = pl_module(images.to(pl_module.device)).argmax(1).cpu()
+        captions = [self.classes[p] for p in predicted]
+        colors = ["right" if p == t else "wrong" for p, t in zip(predicted, labels, strict=True)]
+        grid = image_grid(images, captions, colors)
+        writer.add_image("val/predictions", grid, trainer.global_step, dataformats="HWC")
+
+    def on_test_epoch_start(self, trainer, pl_module):
+        self.confusion.reset()
+        self.mistakes = []  # (loss, image, true, predicted)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        images, labels = batch
+        with torch.no_grad():
+            logits = pl_module(images)
+        predicted = logits.argmax(1)
+        self.confusion.update(predicted.cpu(), labels.cpu())
+        wrong = predicted != labels
+        losses = F.cross_entropy(logits[wrong], labels[wrong], reduction="none")
+        for loss, image, true, guess in zip(
+            losses, images[wrong], labels[wrong], predicted[wrong], strict=True
+        ):
+            self.mistakes.append((float(loss), image.cpu(), int(true), int(guess)))
+        self.mistakes = sorted(self.mistakes, key=lambda m: -m[0])[: self.worst]
+
+    def on_test_epoch_end(self, trainer, pl_module):
+        writer = self.writer(trainer)
+        if writer is None:
+            return
+        step = trainer.global_step
+        matrix = self.confusion.compute()
+        per_class = matrix.diag() / matrix.sum(1).clamp(min=1)
+        for name, accuracy in zip(self.classes, per_class, strict=True):
+            writer.add_scalar(f"test/acc_class/{name}", float(accuracy), step)
+        figure, _ = self.confusion.plot(labels=list(self.classes))  # matplotlib, once per test
+        figure.set_size_inches(7, 7)
+        writer.add_figure("test/confusion_matrix", figure, step)
+        if self.mistakes:
+            images = [m[1] for m in self.mistakes]
+            captions = [f"{self.classes[m[2]]}->{self.classes[m[3]]}" for m in self.mistakes]
+            grid = image_grid(images, captions, ["wrong"] * len(images))
+            writer.add_image("test/worst_mistakes", grid, step, dataformats="HWC")
