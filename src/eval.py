@@ -18,8 +18,10 @@ from lenetlab.errors import UsageError, exit_on_usage_error
 from lenetlab.module import LeNetModule
 from lenetlab.quiet import silence_library_noise
 from lenetlab.results import write_json_atomic
+from lenetlab.run_dirs import register_resolvers
 
 log = logging.getLogger(__name__)
+register_resolvers()  # before Hydra composes the config
 
 
 def evaluate(cfg: DictConfig) -> dict:

@@ -8,6 +8,7 @@ Returns ``cfg.optimized_metric`` for Hydra sweepers. The run directory holds the
 """
 
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from lenetlab.results import (
     scalar_metrics,
     write_json_atomic,
 )
+from lenetlab.resume import last_checkpoint, resume_command_line
 from lenetlab.run_dirs import register_resolvers
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,10 @@ def train(cfg: DictConfig) -> dict:
         logger=instantiate_each(cfg.get("logger")) or False,
     )
 
-    trainer.fit(model, datamodule=datamodule)
+    resume_from = last_checkpoint(cfg.resume) if cfg.get("resume") else None
+    if resume_from:
+        log.info("resuming from %s", resume_from)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     metrics = scalar_metrics(trainer, ["val/acc_best"])
     metrics["epochs"] = int(trainer.callback_metrics.get("epochs_completed", 0))
     metrics["torch_threads"] = torch.get_num_threads()
@@ -82,4 +87,6 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    with exit_on_usage_error():
+        sys.argv = resume_command_line(sys.argv)
     main()

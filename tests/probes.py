@@ -29,3 +29,17 @@ class DtypeProbe(Callback):
     def on_fit_start(self, trainer, pl_module):
         first_conv = next(m for m in pl_module.modules() if m.__class__.__name__ == "Conv2d")
         first_conv.register_forward_hook(lambda m, i, out: DtypeProbe.seen.add(out.dtype))
+
+
+class SignalAt(Callback):
+    """Sends this process a signal in the middle of an epoch (a kill or a Ctrl-C)."""
+
+    def __init__(self, epoch: int, batch: int, signal: str):
+        self.epoch, self.batch, self.signal = epoch, batch, signal
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            import os
+            import signal
+
+            os.kill(os.getpid(), getattr(signal, self.signal))

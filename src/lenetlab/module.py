@@ -5,6 +5,8 @@ dicts), so ``save_hyperparameters`` captures the whole model and
 ``LeNetModule.load_from_checkpoint(path)`` rebuilds it with no config at hand.
 """
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
@@ -13,7 +15,12 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from lenetlab.errors import UsageError
 from lenetlab.lenet5 import LeNet5
+
+
+class TrainingDiverged(UsageError):
+    """The loss became NaN or infinite; the message names the likely cause."""
 
 
 class PixelNormalization(nn.Module):
@@ -60,6 +67,7 @@ class LeNetModule(LightningModule):
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc_best = MaxMetric()
+        self.restored_val_acc_best = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""
@@ -79,6 +87,8 @@ class LeNetModule(LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss = self._shared_step(batch, self.train_acc)
+        if not torch.isfinite(loss):  # stop before the weights, and the next checkpoint, turn NaN
+            raise TrainingDiverged(self._divergence_message(loss.detach()))
         self.train_loss.update(loss.detach())
         # Each self.log call costs Lightning about a millisecond, a tenth of a LeNet-5 step on a
         # CPU, so none is made per step: the epoch metrics are registered once (Lightning
@@ -94,12 +104,35 @@ class LeNetModule(LightningModule):
             self.log("train/loss", step_loss, prog_bar=True, logger=False)
         return loss
 
+    def _divergence_message(self, loss: torch.Tensor) -> str:
+        lr = self.trainer.optimizers[0].param_groups[0]["lr"]
+        checkpoint = self.trainer.checkpoint_callback
+        last = Path(checkpoint.dirpath) / "last.ckpt" if checkpoint and checkpoint.dirpath else None
+        kept = f"the last good checkpoint is kept: {last}" if last and last.is_file() else None
+        kept = kept or "no checkpoint was saved"
+        return (
+            f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch + 1}, "
+            f"step {self.global_step}. The usual cause is a learning rate too high for this model "
+            f"(now {lr:.3g}): lower optimizer.lr, or clip gradients with "
+            f"trainer.gradient_clip_val=1.0; {kept}"
+        )
+
     def on_train_epoch_end(self):
         # Also reaches the parent process of ddp_spawn, which sees callback_metrics only.
         self.log("epochs_completed", float(self.current_epoch + 1), logger=False)
 
     def on_train_start(self):
         self.val_acc_best.reset()  # forget the sanity-check validation
+        if self.restored_val_acc_best is not None:  # resumed: remember the run so far
+            self.val_acc_best.update(torch.tensor(self.restored_val_acc_best))
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # torchmetrics states are not in the state_dict: keep the best so far for resuming.
+        if self.val_acc_best.update_called:
+            checkpoint["val_acc_best"] = float(self.val_acc_best.compute())
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.restored_val_acc_best = checkpoint.get("val_acc_best")
 
     def validation_step(self, batch, batch_idx):
         loss = self._shared_step(batch, self.val_acc)

@@ -1,6 +1,7 @@
 """Names of run directories, as OmegaConf resolvers the Hydra config uses."""
 
 import hashlib
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -21,5 +22,20 @@ def job_dirname(job_num: int, override_dirname: str) -> str:
     return name.encode()[:MAX_NAME].decode(errors="ignore") + "~" + digest
 
 
+def new_dir(path: str) -> str:
+    """``path``, created now; if it exists already, ``path-2``, ``path-3``, ...: a run never writes
+    into another run's folder, even when both start in the same second (mkdir is atomic)."""
+    for attempt in range(1, 1000):
+        candidate = Path(path if attempt == 1 else f"{path}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+            return str(candidate)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: 999 runs of that name exist already")
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("job_dirname", job_dirname, replace=True)
+    # Cached: every later reading of hydra.run.dir in this process gets the folder claimed first.
+    OmegaConf.register_new_resolver("new_dir", new_dir, replace=True, use_cache=True)

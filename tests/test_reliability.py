@@ -1,0 +1,111 @@
+"""Bad luck, not bad input: diverging runs, kills, Ctrl-C, runs started in the same second."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import train as train_script
+from conftest import REPO
+from lenetlab.module import LeNetModule, TrainingDiverged
+from lenetlab.run_dirs import new_dir
+
+
+def test_new_dir_never_reuses_a_folder(tmp_path):
+    base = str(tmp_path / "2026-11-23_18-00-00_lenet_tanh_mnist")
+    assert new_dir(base) == base
+    assert new_dir(base) == base + "-2"
+    assert new_dir(base) == base + "-3"
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(base) + s for s in ("", "-2", "-3")]
+
+
+def test_diverging_run_stops_with_the_cause_and_keeps_the_last_good_checkpoint(train_config):
+    cfg = train_config("optimizer.lr=1e6", "trainer.max_epochs=8")
+    with pytest.raises(TrainingDiverged) as error:
+        train_script.train(cfg)
+    message = str(error.value)
+    assert "training diverged" in message and "lower optimizer.lr" in message
+    assert "\n" not in message
+    last = cfg.paths.output_dir + "/checkpoints/last.ckpt"
+    assert f"the last good checkpoint is kept: {last}" in message
+    model = LeNetModule.load_from_checkpoint(last)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def train_cli(*args, env_tests=True):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")} if env_tests else None
+    return subprocess.run(
+        [sys.executable, "src/train.py", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def quiet(data_dir, run_dir):
+    return [
+        f"paths.data_dir={data_dir}",
+        "data.download=false",
+        f"hydra.run.dir={run_dir}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "callbacks.progress_bar=null",
+        "callbacks.model_summary=null",
+        "trainer.max_epochs=5",
+    ]
+
+
+def signal_at(epoch, batch, name):
+    return [
+        "+callbacks.signal._target_=probes.SignalAt",
+        f"+callbacks.signal.epoch={epoch}",
+        f"+callbacks.signal.batch={batch}",
+        f"+callbacks.signal.signal={name}",
+    ]
+
+
+def val_steps(run_dir):
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return [event.step for event in events.Scalars("val/acc")]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])
+def test_killed_or_interrupted_run_resumes_in_its_own_directory(tmp_path, data_dir, signal_name):
+    run_dir = tmp_path / "outputs" / "run"
+    first = train_cli(*quiet(data_dir, run_dir), *signal_at(2, 2, signal_name))
+    if signal_name == "SIGKILL":
+        assert first.returncode == -9
+    else:  # Ctrl-C: a checkpoint where it stopped, and the command to go on
+        assert first.returncode == 1
+        assert f"python src/train.py resume={run_dir}" in first.stdout + first.stderr
+    saved_config = (run_dir / ".hydra" / "config.yaml").read_text()
+    stopped_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    steps_per_epoch = 5  # 540 fixture training images in batches of 128
+    if signal_name == "SIGKILL":  # the last checkpoint is the end of epoch 2
+        assert stopped_at["global_step"] == 2 * steps_per_epoch
+    else:  # saved on Ctrl-C, after batch 2 (the third) of epoch 3
+        assert stopped_at["global_step"] == 2 * steps_per_epoch + 3
+    assert not (run_dir / "metrics.json").exists()
+
+    resumed = train_cli(f"resume={run_dir}", "~callbacks.signal")
+    assert resumed.returncode == 0, resumed.stderr
+    assert os.listdir(tmp_path / "outputs") == ["run"]  # no new run directory
+    assert (run_dir / ".hydra" / "config.yaml").read_text() == saved_config  # not overwritten
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["epochs"] == 5 and metrics["test/acc"] > 0.9
+    steps = val_steps(run_dir)  # one TensorBoard run, steps carry on across the restart
+    assert steps == sorted(steps) and len(set(steps)) == 5
+
+
+def test_resume_needs_a_run_directory(tmp_path):
+    result = train_cli(f"resume={tmp_path}")
+    assert result.returncode == 2
+    expected = f"error: resume={tmp_path}: not a run directory (it has no .hydra/config.yaml)\n"
+    assert result.stderr == expected
