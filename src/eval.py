@@ -13,9 +13,9 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import DigitsDataModule
-from lenetlab.errors import UsageError, exit_on_usage_error
-from lenetlab.module import LeNetModule
+from lenetlab.errors import exit_on_usage_error, run_hydra_app
 from lenetlab.quiet import silence_library_noise
 from lenetlab.results import write_json_atomic
 from lenetlab.run_dirs import register_resolvers
@@ -27,13 +27,7 @@ register_resolvers()  # before Hydra composes the config
 def evaluate(cfg: DictConfig) -> dict:
     silence_library_noise()
     ckpt_path = Path(cfg.ckpt_path)
-    if not ckpt_path.is_file():
-        raise UsageError(
-            f"ckpt_path={cfg.ckpt_path}: no such file "
-            "(a run's checkpoints are in outputs/<run>/checkpoints/)"
-        )
-
-    model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+    model, _ = load_trained_model(ckpt_path)
     if cfg.get("data"):
         datamodule = instantiate(cfg.data)
     else:
@@ -55,4 +49,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_hydra_app(main)

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import SOURCES, DigitsDataModule
-from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.errors import UsageError, exit_on_usage_error, run_hydra_app
 
 log = logging.getLogger(__name__)
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -124,4 +124,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_hydra_app(main)

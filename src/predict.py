@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import SOURCES
-from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.errors import UsageError, exit_on_usage_error, run_hydra_app
 from lenetlab.photo import NotADigitPhoto, photo_to_input
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -119,4 +119,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_hydra_app(main)

@@ -18,7 +18,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from lenetlab.errors import exit_on_usage_error
+from lenetlab.config_checks import check_config
+from lenetlab.errors import exit_on_usage_error, run_hydra_app
 from lenetlab.instantiate import instantiate_each
 from lenetlab.parallel_jobs import devices_for_job
 from lenetlab.quiet import silence_library_noise
@@ -29,7 +30,7 @@ from lenetlab.results import (
     write_json_atomic,
 )
 from lenetlab.resume import last_checkpoint, resume_command_line
-from lenetlab.run_dirs import register_resolvers
+from lenetlab.run_dirs import discarded_if_unused, register_resolvers
 
 log = logging.getLogger(__name__)
 register_resolvers()  # before Hydra composes the config
@@ -37,10 +38,12 @@ register_resolvers()  # before Hydra composes the config
 
 def train(cfg: DictConfig) -> dict:
     started = time.monotonic()
+    check_config(cfg)  # before any data is read or model built
     silence_library_noise()
-    L.seed_everything(cfg.seed, workers=True)
-
     datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()  # missing files: one line now, before anything else starts
+
+    L.seed_everything(cfg.seed, workers=True)
     model = instantiate(cfg.model)
     if cfg.compile:
         model = torch.compile(model)
@@ -81,7 +84,7 @@ def train(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    with exit_on_usage_error():
+    with exit_on_usage_error(), discarded_if_unused(cfg.paths.output_dir):
         metrics = train(cfg)
     return metrics.get(cfg.optimized_metric)
 
@@ -89,4 +92,4 @@ def main(cfg: DictConfig) -> float | None:
 if __name__ == "__main__":
     with exit_on_usage_error():
         sys.argv = resume_command_line(sys.argv)
-    main()
+    run_hydra_app(main)

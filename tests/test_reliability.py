@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -109,3 +110,83 @@ def test_resume_needs_a_run_directory(tmp_path):
     assert result.returncode == 2
     expected = f"error: resume={tmp_path}: not a run directory (it has no .hydra/config.yaml)\n"
     assert result.stderr == expected
+
+
+SLOW = pytest.mark.slow
+BAD_VALUES = [  # (override, what the line says, what it allows); the first two in the quick tier
+    pytest.param("model=lenet_tnah", "find 'model/lenet_tnah'", "lenet_sigmoid, lenet_tanh"),
+    pytest.param("data.batch_size=0", "data.batch_size=0 is not valid", "a whole number >= 1"),
+    pytest.param("trainer.max_epochs=ten", "max_epochs='ten' is not valid", ">= 1", marks=SLOW),
+    pytest.param("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not valid", "> 0", marks=SLOW),
+    pytest.param("data.val_fraction=1.5", "val_fraction=1.5 is not valid", "0 and 1", marks=SLOW),
+    pytest.param("model.activation=tanhh", "'tanhh' is not valid", "tanh, relu", marks=SLOW),
+    pytest.param("trainer.max_epoch=3", "override 'trainer.max_epoch'", "+trainer", marks=SLOW),
+    pytest.param("data.batch_size=[", "no viable alternative", "override_grammar", marks=SLOW),
+]
+
+
+@pytest.mark.parametrize(("override", "what", "allowed"), BAD_VALUES)
+def test_bad_config_is_one_line_exit_2_and_leaves_nothing(tmp_path, data_dir, override, what,
+                                                          allowed):  # fmt: skip
+    outputs = tmp_path / "outputs"
+    result = train_cli(override, f"paths.log_dir={outputs}", f"paths.data_dir={data_dir}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert what in result.stderr and allowed in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not outputs.exists() or not any(outputs.iterdir())
+
+
+def damage(data_dir, tmp_path, name, damage_fn):
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    path = copy / name
+    path.write_bytes(damage_fn(path.read_bytes()))
+    return copy, path
+
+
+@pytest.mark.parametrize(
+    ("dataset", "name", "damage_fn", "what"),
+    [
+        ("mnist", "MNIST/raw/train-images-idx3-ubyte", lambda b: b[:-1000], "where its header"),
+        pytest.param(
+            "fashion_mnist",
+            "FashionMNIST/raw/t10k-labels-idx1-ubyte",
+            lambda b: b"PK" + b[2:],
+            "bad magic number",
+            marks=SLOW,
+        ),  # fmt: skip
+        pytest.param(
+            "usps", "usps.t.bz2", lambda b: b[: len(b) // 2], "not a complete bz2", marks=SLOW
+        ),  # fmt: skip
+    ],
+)
+def test_damaged_dataset_file_is_named_in_one_line(tmp_path, data_dir, dataset, name, damage_fn,
+                                                   what):  # fmt: skip
+    copy, path = damage(data_dir, tmp_path, name, damage_fn)
+    outputs = tmp_path / "outputs"
+    result = train_cli(f"data={dataset}", f"paths.data_dir={copy}", f"paths.log_dir={outputs}",
+                       "data.download=false")  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"{path}: " in result.stderr and what in result.stderr
+    assert not outputs.exists() or not any(outputs.iterdir())
+
+
+SCRIPTS = ["eval.py", pytest.param("export.py", marks=SLOW), pytest.param("predict.py", marks=SLOW)]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
+    fake = tmp_path / "model.ckpt"
+    fake.write_bytes(b"not a checkpoint")
+    extra = {"eval.py": [f"paths.log_dir={tmp_path}"], "predict.py": ["inputs=x.png"]}
+    result = subprocess.run(
+        [sys.executable, f"src/{script}", f"ckpt_path={fake}", *extra.get(script, [])],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: ckpt_path={fake} is not a lenetlab checkpoint (UnpicklingError); "
+        "use one from outputs/<run>/checkpoints/\n"
+    )

@@ -7,8 +7,11 @@ whole training batches once they are on the training device; normalisation happe
 model (``LeNetModule.normalize``).
 """
 
+import bz2
 import contextlib
 import io
+import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,36 @@ AUGMENTATIONS = (None, "distortions", "elastic")
 
 class DatasetNotFoundError(UsageError):
     """The dataset's files are not on disk and could not be downloaded."""
+
+
+class DatasetCorruptError(UsageError):
+    """A dataset file is there but cannot be read (truncated, wrong format)."""
+
+
+def file_problem(path: Path) -> str | None:
+    """What is wrong with a dataset file, or None. IDX (MNIST's format): the header gives the
+    data type and dimensions, so the exact size is known. bz2 (USPS): it must decompress."""
+    if path.suffix == ".bz2":
+        try:
+            with bz2.open(path) as stream:
+                while stream.read(1 << 20):
+                    pass
+        except (OSError, EOFError) as error:
+            return f"not a complete bz2 file ({error})"
+        return None
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * 255)
+    size = path.stat().st_size
+    if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] != 0x08:
+        return "not an IDX file of unsigned bytes (bad magic number)"
+    ndim = header[3]
+    if len(header) < 4 + 4 * ndim:
+        return "truncated header"
+    dims = struct.unpack(f">{ndim}I", header[4 : 4 + 4 * ndim])
+    expected = 4 + 4 * ndim + math.prod(dims)
+    if size != expected:
+        return f"{size} bytes where its header ({' x '.join(map(str, dims))}) needs {expected}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,9 @@ class DigitsDataModule(LightningDataModule):
     def prepare_data(self):
         """Download when files are missing (runs on one process per node)."""
         if not self.missing_files():
+            damaged = self.damaged_files()  # truncated or garbled: say which, before decoding
+            if damaged:
+                raise DatasetCorruptError(self._corrupt_message(damaged))
             return
         reason = "data.download=false"
         if self.hparams.download:
@@ -172,10 +208,30 @@ class DigitsDataModule(LightningDataModule):
         """Decode one official split into (N, 1, 32, 32) uint8 images and int64 labels."""
         if self.missing_files():
             raise DatasetNotFoundError(self._not_found_message("run prepare_data to download"))
-        split = self.source.reader(self.data_dir, train=train, download=False)
+        try:
+            split = self.source.reader(self.data_dir, train=train, download=False)
+        except (RuntimeError, ValueError, OSError, EOFError, IndexError) as error:
+            damaged = self.damaged_files() or [f"{self.source.folder}: {error}"]
+            raise DatasetCorruptError(self._corrupt_message(damaged)) from error
         images = torch.as_tensor(split.data, dtype=torch.uint8)
         labels = torch.as_tensor(split.targets, dtype=torch.int64)
         return to_32x32(images), labels
+
+    def damaged_files(self) -> list[str]:
+        """'<file>: <what is wrong>' for each file that cannot be read whole."""
+        folder = self.data_dir / self.source.folder
+        damaged = []
+        for name in self.source.files:
+            problem = file_problem(folder / name)
+            if problem:
+                damaged.append(f"{folder / name}: {problem}")
+        return damaged
+
+    def _corrupt_message(self, damaged: list[str]) -> str:
+        return (
+            f"damaged {self.source.reader.__name__} files ({'; '.join(damaged)}). Delete them and "
+            "run again with data.download=true, or copy intact ones there."
+        )
 
     def setup(self, stage: str | None = None):
         if self.test_set is not None:

@@ -1,8 +1,12 @@
 """Names of run directories, as OmegaConf resolvers the Hydra config uses."""
 
 import hashlib
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 # Room for the job number and a hash within a file system's 255-byte name limit.
@@ -33,6 +37,22 @@ def new_dir(path: str) -> str:
         except FileExistsError:
             continue
     raise FileExistsError(f"{path}: 999 runs of that name exist already")
+
+
+@contextmanager
+def discarded_if_unused(run_dir: str):
+    """Remove this run's new directory if the run stops before writing anything of its own
+    (a bad value, missing data): a mistyped command leaves no trace in outputs/. Only for
+    single runs: a sweep keeps failed jobs' folders, whose job.json the summary reads."""
+    try:
+        yield
+    except BaseException:
+        folder = Path(run_dir)
+        in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+        unused = folder.is_dir() and {p.name for p in folder.iterdir()} <= {".hydra", "train.log"}
+        if unused and not in_sweep:
+            shutil.rmtree(folder)
+        raise
 
 
 def register_resolvers() -> None:
