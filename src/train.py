@@ -16,7 +16,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from lenetlab.config_checks import check_config
 from lenetlab.errors import exit_on_usage_error, run_hydra_app
@@ -47,6 +47,8 @@ def train(cfg: DictConfig) -> dict:
     model = instantiate(cfg.model)
     if cfg.compile:
         model = torch.compile(model)
+        if OmegaConf.select(cfg, "logger.tensorboard.log_graph"):
+            cfg.logger.tensorboard.log_graph = False  # a jit trace cannot trace compiled code
     trainer = instantiate(
         cfg.trainer,
         devices=devices_for_job(cfg.trainer),

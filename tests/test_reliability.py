@@ -190,3 +190,21 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
         f"error: ckpt_path={fake} is not a lenetlab checkpoint (UnpicklingError); "
         "use one from outputs/<run>/checkpoints/\n"
     )
+
+
+def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
+    from lenetlab.checkpoints import AtomicCheckpointIO
+
+    io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"epoch": 1}, path)
+
+    def killed_mid_write(obj, f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"epoch": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path)["epoch"] == 1  # the previous checkpoint, whole
+    assert os.listdir(path.parent) == ["last.ckpt"]  # no temporary file left behind

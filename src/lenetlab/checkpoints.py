@@ -1,8 +1,11 @@
-"""Open a lenetlab checkpoint, or say in one line why the file is not one."""
+"""Checkpoint files: written atomically, and opened with one line on why a file is not one."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lenetlab.errors import UsageError
 from lenetlab.module import LeNetModule
@@ -26,3 +29,22 @@ def load_trained_model(ckpt_path: Path) -> tuple[LeNetModule, str]:
             "use one from outputs/<run>/checkpoints/"
         ) from error
     return model.eval(), dataset
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write each checkpoint to a temporary file in its own folder, then rename it into place:
+    a kill mid-write leaves the previous checkpoint, never half a new one. (Lightning's own save
+    stages the file in the system temp folder, which is only a rename when that is on the same
+    file system.)"""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as f:
+                torch.save(checkpoint, f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
