@@ -1,11 +1,16 @@
 """Real-data tier (slow): train on the real MNIST files when ../shared/data/MNIST has them."""
 
 import gzip
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from torchvision import datasets
 
 import train as train_script
 from conftest import REPO, compose_config
@@ -32,7 +37,8 @@ def real_data_dir(tmp_path_factory) -> Path:
     return root
 
 
-def test_lenet_tanh_reaches_98_percent_in_two_epochs(real_data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def real_run(real_data_dir, tmp_path_factory):
     overrides = [
         f"paths.data_dir={real_data_dir}",
         "data.download=false",
@@ -41,5 +47,31 @@ def test_lenet_tanh_reaches_98_percent_in_two_epochs(real_data_dir, tmp_path):
         "trainer.enable_progress_bar=false",
         "++callbacks.progress_bar=null",
     ]
-    metrics = train_script.train(compose_config("train", overrides, tmp_path / "run"))
-    assert metrics["test/acc"] >= 0.98
+    return train_script.train(compose_config("train", overrides, tmp_path_factory.mktemp("run")))
+
+
+def test_lenet_tanh_reaches_98_percent_in_two_epochs(real_run):
+    assert real_run["test/acc"] >= 0.98
+
+
+def test_photos_of_real_test_digits_are_recognised(real_data_dir, real_run, tmp_path):
+    """200 MNIST test digits saved as people photograph digits: dark ink on off-white paper,
+    in colour, larger, off-centre, as PNG, JPEG and BMP."""
+    test_set = datasets.MNIST(real_data_dir, train=False)
+    for index in range(200):
+        digit = Image.fromarray(255 - test_set.data[index].numpy())
+        page = Image.new("RGB", (160 + index % 40, 140), (238, 234, 226))
+        page.paste(digit.resize((84, 84), Image.Resampling.BICUBIC).convert("RGB"),
+                   (20 + index % 30, 25))  # fmt: skip
+        label = int(test_set.targets[index])
+        page.save(tmp_path / f"{index:03d}_{label}.{('png', 'jpg', 'bmp')[index % 3]}")
+    output = tmp_path / "predictions.json"
+    result = subprocess.run(
+        [sys.executable, "src/predict.py", f"ckpt_path={real_run['best_checkpoint']}",
+         f"inputs={tmp_path}", f"output={output}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(output.read_text())
+    correct = [row["class"] == Path(row["file"]).stem.split("_")[1] for row in rows]
+    assert len(rows) == 200 and sum(correct) >= 190  # the test images themselves: 98 %+
