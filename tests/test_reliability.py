@@ -208,3 +208,18 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.load(path)["epoch"] == 1  # the previous checkpoint, whole
     assert os.listdir(path.parent) == ["last.ckpt"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_training_stuck_at_chance_is_reported_and_optionally_stopped(train_config, caplog, stop):
+    cfg = train_config(
+        "optimizer.lr=1e-7",  # learns nothing: stays at chance
+        "trainer.max_epochs=5",
+        "callbacks.chance_watch.patience=2",
+        f"callbacks.chance_watch.stop={stop}",
+    )
+    with caplog.at_level("WARNING", logger="lenetlab"):
+        metrics = train_script.train(cfg)
+    warnings = [r.getMessage() for r in caplog.records if "stayed at chance" in r.getMessage()]
+    assert len(warnings) == 1 and "for 2 epochs" in warnings[0]
+    assert metrics["epochs"] == (2 if stop else 5)

@@ -57,8 +57,11 @@ RULES = {
         lambda v: v == "auto" or (isinstance(v, int) and v >= 1) or OmegaConf.is_list(v),
         "a whole number >= 1, a list of device indices, or auto",
     ),
-    "trainer.precision": one_of(["32-true", "32", 32, "16-mixed", "bf16-mixed", "64-true"]),
-    "trainer.accelerator": one_of(["auto", "cpu", "gpu", "cuda", "mps", "tpu"]),
+    "trainer.precision": one_of(
+        ["32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
+        + ["32", 32, "16", 16, "bf16", "64", 64, "transformer-engine"]
+    ),
+    "trainer.accelerator": one_of(["auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu"]),
     "trainer.gradient_clip_val": (
         lambda v: v is None or (isinstance(v, Real) and not isinstance(v, bool) and v > 0),
         "null or a number > 0",
