@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,21 +33,40 @@ def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> 
     return cfg
 
 
+QUIET = [
+    "data.download=false",
+    "trainer.accelerator=cpu",
+    "trainer.enable_progress_bar=false",
+    "++callbacks.progress_bar=null",
+]
+
+
+def quiet_train_config(data_dir: Path, run_dir: Path, *overrides: str) -> DictConfig:
+    """conf/train.yaml on the datasets in data_dir, offline, CPU, no progress bar."""
+    return compose_config("train", [f"paths.data_dir={data_dir}", *QUIET, *overrides], run_dir)
+
+
+def run_script(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python src/<script> <args>`` from the repository root, as a user runs it; tests/ is
+    importable so configs can name test-only callbacks (probes.*)."""
+    return subprocess.run(
+        [sys.executable, f"src/{script}", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+    )
+
+
 @pytest.fixture
 def train_config(tmp_path, data_dir):
     """Factory: a train config on fixture data, quiet and small, run dir under tmp_path."""
 
     def make(*overrides: str) -> DictConfig:
-        base = [
-            f"paths.data_dir={data_dir}",
-            f"paths.log_dir={tmp_path}",
-            "data.download=false",
-            "data.batch_size=64",
-            "data.eval_batch_size=100",
-            "trainer.accelerator=cpu",
-            "trainer.enable_progress_bar=false",
-            "++callbacks.progress_bar=null",
-        ]
-        return compose_config("train", base + list(overrides), tmp_path / "run")
+        small = ["data.batch_size=64", "data.eval_batch_size=100"]
+        return quiet_train_config(
+            data_dir, tmp_path / "run", f"paths.log_dir={tmp_path}", *small, *overrides
+        )
 
     return make

@@ -1,10 +1,8 @@
 """The entry scripts as a user runs them: python src/train.py ..., python src/eval.py ..."""
 
 import json
-import subprocess
-import sys
 
-from conftest import REPO
+from conftest import run_script
 
 QUIET = [
     "trainer.accelerator=cpu",
@@ -13,19 +11,9 @@ QUIET = [
 ]
 
 
-def run(script: str, *overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, f"src/{script}", *overrides],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
     run_dir = tmp_path / "run"
-    trained = run(
+    trained = run_script(
         "train.py",
         f"paths.data_dir={data_dir}",
         f"hydra.run.dir={run_dir}",
@@ -39,7 +27,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
 
     eval_dir = tmp_path / "eval"
-    evaluated = run(
+    evaluated = run_script(
         "eval.py",
         f"ckpt_path={metrics['best_checkpoint']}",
         f"paths.data_dir={data_dir}",
@@ -52,7 +40,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
 
 def test_missing_data_is_one_line_and_exit_2(tmp_path):
     empty = tmp_path / "empty"
-    result = run(
+    result = run_script(
         "train.py",
         f"paths.data_dir={empty}",
         "data.download=false",
@@ -68,7 +56,8 @@ def test_missing_data_is_one_line_and_exit_2(tmp_path):
 
 
 def test_eval_of_a_missing_checkpoint_is_one_line(tmp_path):
-    result = run("eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"hydra.run.dir={tmp_path}")
+    missing = tmp_path / "nope.ckpt"
+    result = run_script("eval.py", f"ckpt_path={missing}", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=")
     assert "Traceback" not in result.stderr

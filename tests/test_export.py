@@ -1,8 +1,6 @@
 """export.py: ONNX and TorchScript files that compute what the checkpoint computes."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import onnxruntime
@@ -10,33 +8,20 @@ import pytest
 import torch
 
 import train as train_script
-from conftest import REPO, compose_config
+from conftest import quiet_train_config, run_script
 from lenetlab.module import LeNetModule
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, data_dir):
+    # lenet5_1998: the sparse C3 and the RBF head must export too
     run_dir = tmp_path_factory.mktemp("run")
-    overrides = [
-        f"paths.data_dir={data_dir}",
-        "data.download=false",
-        "model=lenet5_1998",  # the sparse C3 and the RBF head must export too
-        "trainer.max_epochs=1",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        "++callbacks.progress_bar=null",
-    ]
-    return train_script.train(compose_config("train", overrides, run_dir))["best_checkpoint"]
+    cfg = quiet_train_config(data_dir, run_dir, "model=lenet5_1998", "trainer.max_epochs=1")
+    return train_script.train(cfg)["best_checkpoint"]
 
 
 def run_export(*args):
-    return subprocess.run(
-        [sys.executable, "src/export.py", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_script("export.py", *args)
 
 
 def pixels(batch: int) -> torch.Tensor:

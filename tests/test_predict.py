@@ -2,8 +2,6 @@
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ import torch
 from PIL import Image
 
 import train as train_script
-from conftest import REPO, compose_config
+from conftest import quiet_train_config, run_script
 from lenetlab.module import LeNetModule
 from lenetlab.photo import photo_to_input
 
@@ -28,16 +26,8 @@ def glyph() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, data_dir):
-    run_dir = tmp_path_factory.mktemp("run")
-    overrides = [
-        f"paths.data_dir={data_dir}",
-        "data.download=false",
-        "trainer.max_epochs=2",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        "++callbacks.progress_bar=null",
-    ]
-    return train_script.train(compose_config("train", overrides, run_dir))["best_checkpoint"]
+    cfg = quiet_train_config(data_dir, tmp_path_factory.mktemp("run"), "trainer.max_epochs=2")
+    return train_script.train(cfg)["best_checkpoint"]
 
 
 def save_variants(folder, digit: np.ndarray) -> dict[str, np.ndarray]:
@@ -88,13 +78,7 @@ def test_mnist_geometry_box_and_centre_of_mass(tmp_path):
 
 
 def run_predict(*args):
-    return subprocess.run(
-        [sys.executable, "src/predict.py", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_script("predict.py", *args)
 
 
 def test_predict_agrees_with_the_model_and_reports_bad_files(tmp_path, checkpoint):

@@ -10,7 +10,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import train as train_script
-from conftest import compose_config
+from conftest import quiet_train_config
 from lenetlab.module import LeNetModule
 from lenetlab.prediction_images import CAPTION, TILE
 
@@ -19,16 +19,7 @@ from lenetlab.prediction_images import CAPTION, TILE
 def weak_run(tmp_path_factory, data_dir):
     """One epoch at a small learning rate: a model that still makes mistakes."""
     run_dir = tmp_path_factory.mktemp("run")
-    overrides = [
-        f"paths.data_dir={data_dir}",
-        "data.download=false",
-        "trainer.max_epochs=1",
-        "optimizer.lr=0.003",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        "++callbacks.progress_bar=null",
-    ]
-    cfg = compose_config("train", overrides, run_dir)
+    cfg = quiet_train_config(data_dir, run_dir, "trainer.max_epochs=1", "optimizer.lr=0.003")
     metrics = train_script.train(cfg)
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
     events.Reload()

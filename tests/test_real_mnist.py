@@ -4,8 +4,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from PIL import Image
 from torchvision import datasets
 
 import train as train_script
-from conftest import REPO, compose_config
+from conftest import REPO, quiet_train_config, run_script
 
 SHARED_MNIST = Path(
     os.environ.get("LENETLAB_SHARED_MNIST", REPO.parent / "shared" / "data" / "MNIST")
@@ -39,15 +37,8 @@ def real_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def real_run(real_data_dir, tmp_path_factory):
-    overrides = [
-        f"paths.data_dir={real_data_dir}",
-        "data.download=false",
-        "trainer.max_epochs=2",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        "++callbacks.progress_bar=null",
-    ]
-    return train_script.train(compose_config("train", overrides, tmp_path_factory.mktemp("run")))
+    run_dir = tmp_path_factory.mktemp("run")
+    return train_script.train(quiet_train_config(real_data_dir, run_dir, "trainer.max_epochs=2"))
 
 
 def test_lenet_tanh_reaches_98_percent_in_two_epochs(real_run):
@@ -66,11 +57,9 @@ def test_photos_of_real_test_digits_are_recognised(real_data_dir, real_run, tmp_
         label = int(test_set.targets[index])
         page.save(tmp_path / f"{index:03d}_{label}.{('png', 'jpg', 'bmp')[index % 3]}")
     output = tmp_path / "predictions.json"
-    result = subprocess.run(
-        [sys.executable, "src/predict.py", f"ckpt_path={real_run['best_checkpoint']}",
-         f"inputs={tmp_path}", f"output={output}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    checkpoint = real_run["best_checkpoint"]
+    result = run_script("predict.py", f"ckpt_path={checkpoint}", f"inputs={tmp_path}",
+                        f"output={output}")  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = json.loads(output.read_text())
     correct = [row["class"] == Path(row["file"]).stem.split("_")[1] for row in rows]

@@ -3,15 +3,13 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import train as train_script
-from conftest import REPO
+from conftest import run_script
 from lenetlab.module import LeNetModule, TrainingDiverged
 from lenetlab.run_dirs import new_dir
 
@@ -37,16 +35,8 @@ def test_diverging_run_stops_with_the_cause_and_keeps_the_last_good_checkpoint(t
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-def train_cli(*args, env_tests=True):
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")} if env_tests else None
-    return subprocess.run(
-        [sys.executable, "src/train.py", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+def train_cli(*args):
+    return run_script("train.py", *args)
 
 
 def quiet(data_dir, run_dir):
@@ -181,10 +171,7 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
     fake = tmp_path / "model.ckpt"
     fake.write_bytes(b"not a checkpoint")
     extra = {"eval.py": [f"paths.log_dir={tmp_path}"], "predict.py": ["inputs=x.png"]}
-    result = subprocess.run(
-        [sys.executable, f"src/{script}", f"ckpt_path={fake}", *extra.get(script, [])],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_script(script, f"ckpt_path={fake}", *extra.get(script, []))
     assert result.returncode == 2
     assert result.stderr == (
         f"error: ckpt_path={fake} is not a lenetlab checkpoint (UnpicklingError); "

@@ -5,8 +5,6 @@ import csv
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import joblib
@@ -22,7 +20,7 @@ from tensorboard.plugins.hparams import hparams_plugin
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from conftest import REPO
+from conftest import run_script
 from lenetlab.data import DigitsDataModule
 from lenetlab.errors import UsageError, exit_on_usage_error
 from lenetlab.parallel_jobs import devices_for_job
@@ -39,17 +37,6 @@ QUIET = [
     "callbacks.model_summary=null",
     "trainer.max_epochs=1",
 ]
-
-
-def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(REPO / "tests"), **(env or {})},
-    )
 
 
 def only_sweep_dir(log_dir: Path) -> Path:
@@ -89,8 +76,8 @@ def hparams_table(logdir: Path) -> dict[str, dict]:
 
 def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         "-m",
         "model=lenet_sigmoid,lenet_relu",
         "model.pool=avg,max",
@@ -136,7 +123,7 @@ def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path
 
     # Rebuilt afterwards by summarize.py, sorted by another metric if asked.
     (sweep_dir / "summary.csv").unlink()
-    summarized = run("src/summarize.py", str(sweep_dir), "--metric", "test/acc")
+    summarized = run_script("summarize.py", str(sweep_dir), "--metric", "test/acc")
     assert summarized.returncode == 0, summarized.stderr
     assert summarized.stdout.count("| completed |") == 4
     test_accs = [float(row["test/acc"]) for row in read_summary(sweep_dir)]
@@ -144,7 +131,7 @@ def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path
 
 
 def test_summarize_refuses_a_folder_without_jobs(tmp_path):
-    result = run("src/summarize.py", str(tmp_path))
+    result = run_script("summarize.py", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith("error: no job directories") and result.stderr.count("\n") == 1
 
@@ -242,8 +229,8 @@ def test_optuna_sweep_records_a_failed_trial_and_goes_on(tmp_path, data_dir):
         (tmp_path / "data" / str(trial)).parent.mkdir(exist_ok=True)
         (tmp_path / "data" / str(trial)).symlink_to(data_dir)
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         "-m",
         "hparams_search=mnist_optuna",
         "hydra.sweeper.n_trials=3",
@@ -265,8 +252,8 @@ def test_optuna_sweep_records_a_failed_trial_and_goes_on(tmp_path, data_dir):
 @pytest.mark.slow
 def test_joblib_runs_jobs_in_parallel_with_a_fair_share_of_threads(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -288,8 +275,8 @@ def test_joblib_runs_jobs_in_parallel_with_a_fair_share_of_threads(tmp_path, dat
 @pytest.mark.slow
 def test_submitit_local_launcher(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         "-m",
         "hydra/launcher=submitit_local",
         f"paths.data_dir={data_dir}",
@@ -317,8 +304,8 @@ def assert_ranks_agree(probe_dir: Path, epochs: int):
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         *DDP,
         f"paths.data_dir={data_dir}",
         f"paths.log_dir={log_dir}",
@@ -337,8 +324,8 @@ def test_ddp_on_two_cpu_processes(tmp_path, data_dir):
 @pytest.mark.slow
 def test_ddp_multirun_runs_each_job_once(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run(
-        "src/train.py",
+    result = run_script(
+        "train.py",
         "-m",
         "model=lenet_tanh,lenet_relu",
         *DDP,

@@ -7,7 +7,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import eval as eval_script
 import train as train_script
-from conftest import CONF, compose_config
+from conftest import CONF, compose_config, quiet_train_config
 from lenetlab.instantiate import instantiate_each
 from lenetlab.module import LeNetModule
 
@@ -57,17 +57,8 @@ def test_fast_dev_run_on_each_dataset(train_config, dataset):
 def trained_run(tmp_path_factory, data_dir):
     """Three epochs of lenet_tanh on the MNIST fixture: the run directory and its metrics."""
     run_dir = tmp_path_factory.mktemp("run")
-    overrides = [
-        f"paths.data_dir={data_dir}",
-        "data.download=false",
-        "data.batch_size=32",
-        "trainer.max_epochs=3",
-        "trainer.accelerator=cpu",
-        "trainer.enable_progress_bar=false",
-        "++callbacks.progress_bar=null",
-        "trainer.log_every_n_steps=5",
-    ]
-    metrics = train_script.train(compose_config("train", overrides, run_dir))
+    overrides = ["data.batch_size=32", "trainer.max_epochs=3", "trainer.log_every_n_steps=5"]
+    metrics = train_script.train(quiet_train_config(data_dir, run_dir, *overrides))
     return run_dir, metrics
 
 
