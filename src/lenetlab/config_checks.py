@@ -30,11 +30,6 @@ def one_of(choices):
     return lambda v: v in choices, f"one of {names}"
 
 
-def epochs():
-    is_whole, _ = whole(-1)
-    return lambda v: is_whole(v) and v != 0, "a whole number >= 1 (or -1: no limit)"
-
-
 RULES = {
     "seed": whole(0),
     "data.dataset": one_of(SOURCES),
@@ -52,7 +47,10 @@ RULES = {
     "optimizer.lr": number(lambda v: v > 0, "a number > 0"),
     "optimizer.weight_decay": number(lambda v: v >= 0, "a number >= 0"),
     "optimizer.momentum": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "trainer.max_epochs": epochs(),
+    "trainer.max_epochs": (
+        lambda v: whole(1)[0](v) or v == -1,
+        "a whole number >= 1 (or -1: no limit)",
+    ),
     "trainer.devices": (
         lambda v: v == "auto" or (isinstance(v, int) and v >= 1) or OmegaConf.is_list(v),
         "a whole number >= 1, a list of device indices, or auto",

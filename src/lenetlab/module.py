@@ -74,19 +74,21 @@ class LeNetModule(LightningModule):
         return self.net(self.normalize(images))
 
     def _shared_step(self, batch, accuracy: MulticlassAccuracy):
+        """The batch's loss and its logits (for callbacks that look at predictions)."""
         images, labels = batch
         logits = self(images)
         accuracy.update(logits, labels)
+        scores = logits
         if self.hparams.rubbish_j is not None:
             # LeCun et al. (1998) eq. 9: a "rubbish" class with constant penalty j, so that
             # y_D + log(exp(-j) + sum_i exp(-y_i)) keeps pulling F6 toward its prototype
             # until the distance falls below j.
             rubbish = logits.new_full((len(logits), 1), -self.hparams.rubbish_j)
-            logits = torch.cat([logits, rubbish], dim=1)
-        return F.cross_entropy(logits, labels)
+            scores = torch.cat([logits, rubbish], dim=1)
+        return F.cross_entropy(scores, labels), logits
 
     def training_step(self, batch, batch_idx):
-        loss = self._shared_step(batch, self.train_acc)
+        loss, _ = self._shared_step(batch, self.train_acc)
         if not torch.isfinite(loss):  # stop before the weights, and the next checkpoint, turn NaN
             raise TrainingDiverged(self._divergence_message(loss.detach()))
         self.train_loss.update(loss.detach())
@@ -135,7 +137,7 @@ class LeNetModule(LightningModule):
         self.restored_val_acc_best = checkpoint.get("val_acc_best")
 
     def validation_step(self, batch, batch_idx):
-        loss = self._shared_step(batch, self.val_acc)
+        loss, _ = self._shared_step(batch, self.val_acc)
         self.log("val/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
 
@@ -144,9 +146,10 @@ class LeNetModule(LightningModule):
         self.log("val/acc_best", self.val_acc_best.compute())
 
     def test_step(self, batch, batch_idx):
-        loss = self._shared_step(batch, self.test_acc)
+        loss, logits = self._shared_step(batch, self.test_acc)
         self.log("test/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
+        return logits  # on_test_batch_end's outputs (PredictionImages)
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer, params=self.parameters())

@@ -4,7 +4,8 @@ After each validation: a grid of validation images with their predicted labels
 (``val/predictions``). After testing: the test images it is most confidently wrong about, with
 true and predicted labels (``test/worst_mistakes``: true->predicted), the confusion matrix
 (``test/confusion_matrix``) and the accuracy of each class (``test/acc_class/<name>``).
-Drawn only at epoch ends, from one extra forward pass over the images concerned.
+Drawn only at epoch ends; validation images take one extra forward pass, test images reuse
+the test step's logits.
 Under DDP each figure shows rank 0's share of the test set.
 """
 
@@ -70,8 +71,7 @@ class PredictionImages(Callback):
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
         images, labels = batch
-        with torch.no_grad():
-            logits = pl_module(images)
+        logits = outputs  # LeNetModule.test_step returns its logits
         predicted = logits.argmax(1)
         self.confusion.update(predicted.cpu(), labels.cpu())
         wrong = predicted != labels
