@@ -15,7 +15,8 @@ from omegaconf import DictConfig
 
 from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import DigitsDataModule
-from lenetlab.errors import exit_on_usage_error, run_hydra_app
+from lenetlab.errors import exit_on_usage_error
+from lenetlab.hydra_app import run_hydra_app
 from lenetlab.quiet import silence_library_noise
 from lenetlab.results import write_json_atomic
 from lenetlab.run_dirs import register_resolvers

@@ -20,7 +20,8 @@ from omegaconf import DictConfig
 
 from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import SOURCES, DigitsDataModule
-from lenetlab.errors import UsageError, exit_on_usage_error, run_hydra_app
+from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.hydra_app import run_hydra_app
 
 log = logging.getLogger(__name__)
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}

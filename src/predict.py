@@ -23,7 +23,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from lenetlab.checkpoints import load_trained_model
 from lenetlab.data import SOURCES
-from lenetlab.errors import UsageError, exit_on_usage_error, run_hydra_app
+from lenetlab.errors import UsageError, exit_on_usage_error
+from lenetlab.hydra_app import run_hydra_app
 from lenetlab.photo import NotADigitPhoto, photo_to_input
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}

@@ -19,7 +19,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lenetlab.config_checks import check_config
-from lenetlab.errors import exit_on_usage_error, run_hydra_app
+from lenetlab.disk_space import bytes_a_run_writes, check_free_space
+from lenetlab.errors import exit_on_usage_error
+from lenetlab.hydra_app import run_hydra_app
 from lenetlab.instantiate import instantiate_each
 from lenetlab.parallel_jobs import devices_for_job
 from lenetlab.quiet import silence_library_noise
@@ -43,8 +45,9 @@ def train(cfg: DictConfig) -> dict:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # missing files: one line now, before anything else starts
 
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # the seed is in the config
     model = instantiate(cfg.model)
+    check_free_space(cfg.paths.output_dir, bytes_a_run_writes(model, cfg.trainer.max_epochs))
     if cfg.compile:
         model = torch.compile(model)
         if OmegaConf.select(cfg, "logger.tensorboard.log_graph"):
@@ -86,7 +89,8 @@ def train(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    with exit_on_usage_error(), discarded_if_unused(cfg.paths.output_dir):
+    run_dir = cfg.paths.output_dir
+    with exit_on_usage_error(run_dir), discarded_if_unused(run_dir):
         metrics = train(cfg)
     return metrics.get(cfg.optimized_metric)
 

@@ -43,3 +43,21 @@ class SignalAt(Callback):
             import signal
 
             os.kill(os.getpid(), getattr(signal, self.signal))
+
+
+class FillDiskAt(Callback):
+    """Fills the disk ``path`` is on when training epoch ``epoch`` (0-based) starts, so the next
+    checkpoint cannot be written: another program using up the space mid-run."""
+
+    def __init__(self, epoch: int, path: str):
+        self.epoch, self.path = epoch, path
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            with open(self.path, "wb") as filler:
+                try:
+                    while True:
+                        filler.write(b"\0" * 2**16)
+                        filler.flush()
+                except OSError:  # the disk is full
+                    pass

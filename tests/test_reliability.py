@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 import torch
@@ -210,3 +211,84 @@ def test_training_stuck_at_chance_is_reported_and_optionally_stopped(train_confi
     warnings = [r.getMessage() for r in caplog.records if "stayed at chance" in r.getMessage()]
     assert len(warnings) == 1 and "for 2 epochs" in warnings[0]
     assert metrics["epochs"] == (2 if stop else 5)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Factory: a fresh tmpfs of the given size (optionally read-only) mounted under tmp_path;
+    the test is skipped where mounting is not allowed (CI runs as root, where chmod cannot make
+    a folder read-only, but mount can)."""
+    mounted = []
+
+    def mount(size: str, read_only: bool = False):
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                              capture_output=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+def fast_run_into(data_dir, log_dir, *overrides):
+    return train_cli(
+        f"paths.data_dir={data_dir}", "data.download=false", f"paths.log_dir={log_dir}",
+        "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", *overrides,
+    )  # fmt: skip
+
+
+def assert_one_line(result, *parts):
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("error:") == 1
+    for part in parts:
+        assert part in line
+
+
+def test_read_only_output_folder_is_one_line_and_leaves_nothing(data_dir, small_disk):
+    disk = small_disk("1m", read_only=True)
+    result = fast_run_into(data_dir, disk / "outputs", "trainer.max_epochs=1")
+    assert_one_line(result, f"cannot write {disk}/outputs", "read-only", "paths.log_dir=<folder>")
+    assert not any(disk.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [
+        pytest.param("4k", "no space left on the disk", marks=SLOW),  # not even Hydra's .hydra/
+        ("1m", "MiB free on its disk, a run needs about"),  # checked before training starts
+    ],
+)
+def test_full_disk_before_the_run_is_one_line_and_leaves_nothing(data_dir, small_disk, size, says):
+    disk = small_disk(size)
+    result = fast_run_into(data_dir, disk, "trainer.max_epochs=1")
+    assert_one_line(result, says, "paths.log_dir=<folder>")
+    assert not any(disk.iterdir())
+
+
+def test_disk_filling_up_mid_run_keeps_the_last_checkpoint_and_resumes(data_dir, small_disk):
+    disk = small_disk("8m")
+    filler = disk / "someone_elses_file"
+    fill_at_epoch_2 = [
+        "+callbacks.fill._target_=probes.FillDiskAt",
+        "+callbacks.fill.epoch=1",
+        f"+callbacks.fill.path={filler}",
+    ]
+    result = fast_run_into(data_dir, disk, "trainer.max_epochs=3", *fill_at_epoch_2)
+    (run_dir,) = [p for p in disk.iterdir() if p.is_dir()]
+    assert_one_line(result, "no space left", f"resume={run_dir}")
+    checkpoints = run_dir / "checkpoints"
+    assert sorted(os.listdir(checkpoints)) == ["best.ckpt", "last.ckpt"]  # no half-written one
+    assert torch.load(checkpoints / "last.ckpt", weights_only=False)["epoch"] == 0  # epoch 1's
+
+    filler.unlink()  # the user frees space and resumes
+    resumed = train_cli(f"resume={run_dir}", "~callbacks.fill")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 3

@@ -1,13 +1,14 @@
 """Check a composed config's values before any data is read or model built: one line per
 mistake, naming the key, the value and what is allowed.
 
-Hydra itself rejects unknown groups, choices and keys (see ``errors.run_hydra_app``); this catches
-values of the right key but the wrong type or range, e.g. ``trainer.max_epochs=ten``,
+Hydra itself rejects unknown groups, choices and keys (see ``hydra_app.run_hydra_app``); this
+catches values of the right key but the wrong type or range, e.g. ``trainer.max_epochs=ten``,
 ``data.batch_size=0``, ``optimizer.lr=-1``, ``data.val_fraction=1.5``, ``model.activation=tanhh``.
 """
 
 from numbers import Real
 
+from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import DictConfig, OmegaConf
 
 from lenetlab.data import AUGMENTATIONS, SOURCES
@@ -30,41 +31,130 @@ def one_of(choices):
     return lambda v: v in choices, f"one of {names}"
 
 
+def optional(rule):
+    is_valid, allowed = rule
+    return lambda v: v is None or is_valid(v), f"null or {allowed}"
+
+
+BOOL = (lambda v: isinstance(v, bool), "true or false")
+POSITIVE = number(lambda v: v > 0, "a number > 0")
+NON_NEGATIVE = number(lambda v: v >= 0, "a number >= 0")
+FRACTION = number(lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
+# Metrics logged every epoch during fit (what checkpoints and early stopping can watch), and the
+# ones train.py returns when it ends.
+EPOCH_METRICS = ("val/acc", "val/loss", "train/acc", "train/loss_epoch")
+RESULT_METRICS = ("val/acc_best", "test/acc", "test/loss")
+
+# Every value key of every shipped config group, except UNCHECKED ones; a test holds this table
+# to the files in conf/ (tests/test_config_checks.py), so a new key needs a rule.
 RULES = {
     "seed": whole(0),
+    "optimized_metric": one_of(RESULT_METRICS),
+    "test": BOOL,
+    "compile": BOOL,
+    # data
     "data.dataset": one_of(SOURCES),
+    "data.download": BOOL,
     "data.batch_size": whole(1),
     "data.eval_batch_size": whole(1),
-    "data.val_fraction": number(lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)"),
+    "data.val_fraction": FRACTION,
+    "data.split_seed": whole(0),
+    "data.mean": number(lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+    "data.std": POSITIVE,
     "data.augment": one_of(AUGMENTATIONS),
+    "data.distortions.rotate_deg": number(lambda v: 0 <= v < 90, "a number in [0, 90)"),
+    "data.distortions.shear_deg": number(lambda v: 0 <= v < 90, "a number in [0, 90)"),
+    "data.distortions.scale": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "data.distortions.translate_px": NON_NEGATIVE,
+    "data.distortions.elastic_alpha": NON_NEGATIVE,
+    "data.distortions.elastic_sigma": POSITIVE,
+    # model
     "model.activation": one_of(ACTIVATIONS),
     "model.pool": one_of(POOLS),
     "model.c3": one_of(C3_CHOICES),
     "model.head": one_of(HEADS),
     "model.init": one_of(INITS),
     "model.norm": one_of(NORMS),
-    "model.input_std": number(lambda v: v > 0, "a number > 0"),
-    "optimizer.lr": number(lambda v: v > 0, "a number > 0"),
-    "optimizer.weight_decay": number(lambda v: v >= 0, "a number >= 0"),
+    "model.num_classes": whole(2),
+    "model.channels_last": BOOL,
+    "model.input_mean": number(lambda v: True, "a number"),
+    "model.input_std": POSITIVE,
+    "model.rubbish_j": optional(POSITIVE),
+    # optimizer, scheduler
+    "optimizer.lr": POSITIVE,
+    "optimizer.weight_decay": NON_NEGATIVE,
     "optimizer.momentum": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "optimizer.nesterov": BOOL,
+    "scheduler.interval": one_of(["epoch", "step"]),
+    "scheduler.T_max": whole(1),
+    "scheduler.max_lr": POSITIVE,
+    "scheduler.total_steps": optional(whole(1)),
+    "scheduler.pct_start": FRACTION,
+    "scheduler.step_size": whole(1),
+    "scheduler.gamma": number(lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "scheduler.factor": number(lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "scheduler.total_iters": whole(0),
+    # trainer
     "trainer.max_epochs": (
         lambda v: whole(1)[0](v) or v == -1,
         "a whole number >= 1 (or -1: no limit)",
     ),
+    "trainer.accelerator": one_of(["auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu"]),
     "trainer.devices": (
         lambda v: v == "auto" or (isinstance(v, int) and v >= 1) or OmegaConf.is_list(v),
         "a whole number >= 1, a list of device indices, or auto",
     ),
+    "trainer.strategy": one_of(["auto", *StrategyRegistry.available_strategies()]),
     "trainer.precision": one_of(
         ["32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
         + ["32", 32, "16", 16, "bf16", "64", 64, "transformer-engine"]
     ),
-    "trainer.accelerator": one_of(["auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu"]),
-    "trainer.gradient_clip_val": (
-        lambda v: v is None or (isinstance(v, Real) and not isinstance(v, bool) and v > 0),
-        "null or a number > 0",
+    "trainer.fast_dev_run": (
+        lambda v: isinstance(v, bool) or whole(1)[0](v),
+        "true, false or a number of batches >= 1",
     ),
+    "trainer.gradient_clip_val": optional(POSITIVE),
+    "trainer.log_every_n_steps": whole(1),
+    "trainer.deterministic": (lambda v: isinstance(v, bool) or v == "warn", "true, false or warn"),
+    "trainer.enable_progress_bar": BOOL,
+    "trainer.enable_model_summary": BOOL,
+    "trainer.sync_batchnorm": BOOL,
+    # callbacks, logger
+    "callbacks.model_checkpoint.monitor": one_of(EPOCH_METRICS),
+    "callbacks.model_checkpoint.mode": one_of(["max", "min"]),
+    "callbacks.model_checkpoint.save_top_k": whole(1),
+    "callbacks.model_checkpoint.auto_insert_metric_name": BOOL,
+    "callbacks.last_checkpoint.save_top_k": whole(1),
+    "callbacks.last_checkpoint.enable_version_counter": BOOL,
+    "callbacks.early_stopping.monitor": one_of(EPOCH_METRICS),
+    "callbacks.early_stopping.mode": one_of(["max", "min"]),
+    "callbacks.early_stopping.patience": whole(1),
+    "callbacks.early_stopping.min_delta": NON_NEGATIVE,
+    "callbacks.chance_watch.patience": whole(1),
+    "callbacks.chance_watch.margin": NON_NEGATIVE,
+    "callbacks.chance_watch.stop": BOOL,
+    "callbacks.ema.decay": FRACTION,
+    "callbacks.lr_monitor.logging_interval": one_of([None, "step", "epoch"]),
+    "callbacks.prediction_images.samples": whole(0),
+    "callbacks.prediction_images.worst": whole(0),
+    "logger.tensorboard.log_graph": BOOL,
+    "logger.tensorboard.default_hp_metric": BOOL,
 }
+
+# Keys with no rule: Hydra's instantiation keys, free-form names and paths (any string will do),
+# and values checked where they are used (resume.py checks resume=<run dir>).
+UNCHECKED_NAMES = {"_target_", "_convert_", "_recursive_", "dirpath", "filename", "log_file",
+                   "save_dir", "name", "version"}  # fmt: skip
+UNCHECKED_KEYS = {"task_name", "resume", "data.data_dir", "model.optimizer", "model.scheduler",
+                  "trainer.default_root_dir", "trainer.plugins"}  # fmt: skip
+
+
+def is_unchecked(key: str) -> bool:
+    return (
+        key.rsplit(".", 1)[-1] in UNCHECKED_NAMES
+        or key in UNCHECKED_KEYS
+        or key.startswith("paths.")
+    )
 
 
 def check_config(cfg: DictConfig) -> None:

@@ -1,76 +1,69 @@
 """Errors the user can fix, reported as one line instead of a traceback."""
 
+import errno
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 
-ONE_LINE = "LENETLAB_ONE_LINE_ERRORS"  # set by run_hydra_app, which prints UsageErrors itself
+ONE_LINE = "LENETLAB_ONE_LINE_ERRORS"  # set by hydra_app.run_hydra_app, which prints errors itself
 
 
 class UsageError(Exception):
     """Bad input (config, files, paths); the message says what is wrong and what to do."""
 
 
+# Why a file could not be written, for the errors a user fixes outside lenetlab.
+UNWRITABLE = {
+    errno.ENOSPC: "no space left on the disk",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def unwritable_cause(error: BaseException | None) -> OSError | None:
+    """The full-disk / read-only / permission OSError behind ``error``, if that is what it is."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in UNWRITABLE:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def unwritable_message(error: OSError, folder: str | None = None) -> str:
+    where = error.filename or folder or "the run's output folder"
+    return (
+        f"cannot write {where}: {UNWRITABLE[error.errno]}; free some space or fix the permissions, "
+        "or write runs elsewhere with paths.log_dir=<folder>"
+    )
+
+
 @contextmanager
-def exit_on_usage_error():
-    """Print a UsageError as one line and exit 2; HYDRA_FULL_ERROR=1 shows the traceback.
+def exit_on_usage_error(run_dir: str | None = None):
+    """Print a UsageError, or a full-disk / read-only error, as one line and exit 2;
+    HYDRA_FULL_ERROR=1 shows the traceback.
 
     Inside a multirun the error is raised instead: Hydra then records that one job as failed
-    (the sweep summary shows the line) and the other jobs still run.
+    (the sweep summary shows the line) and the other jobs still run. ``run_dir``: the run's
+    folder, named when the disk fills up; if it holds a last.ckpt, the line says how to resume.
     """
     try:
         yield
-    except UsageError as error:
+    except (UsageError, OSError) as error:
+        cause = None if isinstance(error, UsageError) else unwritable_cause(error)
+        if cause is None and not isinstance(error, UsageError):
+            raise
         in_multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
         wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1" and ONE_LINE not in os.environ
         if in_multirun or wants_traceback:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        message = unwritable_message(cause, run_dir) if cause else str(error)
+        if cause and run_dir and (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
+            message += f"; then continue with: python src/train.py resume={run_dir}"
+        print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-# Hydra's own config errors: an unknown group choice or key, an override it cannot parse.
-HYDRA_CONFIG_ERRORS = (ConfigCompositionException, MissingConfigException, OverrideParseException)
-
-
-def run_hydra_app(main) -> None:
-    """Run a ``@hydra.main`` function so that config mistakes Hydra finds are one line, exit 2.
-
-    Hydra prints those errors over several lines and exits 1; told to raise them instead
-    (HYDRA_FULL_ERROR), it lets this function print them. A user who set HYDRA_FULL_ERROR=1
-    gets Hydra's own output and tracebacks.
-    """
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        main()
-        return
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    os.environ[ONE_LINE] = "1"
-    try:
-        main()
-    except (*HYDRA_CONFIG_ERRORS, UsageError) as error:  # UsageError: a failed sweep job
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-def one_line(error: BaseException) -> str:
-    """Hydra's multi-line messages on one line; lists after a colon joined by commas."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if "Config search path:" in lines:
-        lines = lines[: lines.index("Config search path:")]
-    parts, items = [], None  # items: the lines listed after a line ending in ":"
-    for line in lines:
-        if items is not None:
-            items.append(line)
-            continue
-        parts.append(line)
-        if line.endswith(":"):
-            items = []
-    message = "; ".join(parts) + (" " + ", ".join(items) if items else "")
-    cause = error.__cause__
-    if isinstance(error, ConfigCompositionException) and cause is not None:
-        message += f" ({str(cause).splitlines()[0]})"
-    return message

@@ -1,0 +1,71 @@
+"""The config schema (src/lenetlab/config_checks.py) against the files in conf/: every value key
+of every shipped choice has a rule, every shipped value passes it, bad values are refused."""
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import CONF, compose_config
+from lenetlab.config_checks import RULES, check_config, is_unchecked
+from lenetlab.errors import UsageError
+
+GROUPS = [g.name for g in sorted(CONF.iterdir()) if g.is_dir() and g.name != "hydra"]
+CHOICES = [
+    f"{group}={option.stem}" for group in GROUPS for option in sorted((CONF / group).glob("*.yaml"))
+]
+
+
+def value_keys(node, prefix=""):
+    """Dotted keys of the leaves under ``node``, without resolving interpolations."""
+    for key in node:
+        child, dotted = node._get_node(key), f"{prefix}{key}"
+        if OmegaConf.is_dict(child):
+            yield from value_keys(child, dotted + ".")
+        else:
+            yield dotted
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """{choice: composed train config} for every option of every group."""
+    run_dir = tmp_path_factory.mktemp("run")
+    configs = {choice: compose_config("train", [choice], run_dir) for choice in CHOICES}
+    return {choice: OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+            for choice, cfg in configs.items()}  # fmt: skip
+
+
+def test_every_shipped_key_has_a_rule(shipped):
+    keys = {key for cfg in shipped.values() for key in value_keys(cfg)}
+    without_rule = sorted(k for k in keys if k not in RULES and not is_unchecked(k))
+    assert without_rule == [], "add these keys to RULES in src/lenetlab/config_checks.py"
+    stale = sorted(set(RULES) - keys)
+    assert stale == [], "rules for keys no config has"
+
+
+def test_every_shipped_choice_passes_the_rules(shipped):
+    assert len(shipped) > 25
+    for cfg in shipped.values():
+        check_config(cfg)  # raises on a rule that refuses a shipped value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["compile=yes"], "compile='yes' is not valid: use true or false"),
+        (["callbacks=[default,ema]", "callbacks.ema.decay=1.5"], "between 0 and 1"),
+        (["scheduler=onecycle", "scheduler.pct_start=2"], "scheduler.pct_start=2"),
+        (
+            ["callbacks=[default,early_stopping]", "callbacks.early_stopping.monitor=val/accuracy"],
+            "use one of val/acc, val/loss",
+        ),
+        (["trainer=ddp", "trainer.strategy=ddpp"], "strategy='ddpp' is not valid: use one of auto"),
+        (["data.distortions.scale=1.5"], "a number in [0, 1)"),
+        (["trainer.fast_dev_run=0"], "true, false or a number of batches >= 1"),
+        (["optimized_metric=val/acc"], "use one of val/acc_best, test/acc, test/loss"),
+        (["model=lenet5_1998", "model.rubbish_j=-1"], "null or a number > 0"),
+    ],
+)
+def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, overrides, message):
+    cfg = compose_config("train", overrides, tmp_path)
+    with pytest.raises(UsageError) as refused:
+        check_config(cfg)
+    assert message in str(refused.value)
