@@ -16,13 +16,13 @@ class UsageError(Exception):
     """Bad input (config, files, paths); the message says what is wrong and what to do."""
 
 
-# Why a file could not be written, for the errors a user fixes outside lenetlab.
+# Why a file could not be written and what to do, for the errors a user fixes outside lenetlab.
 UNWRITABLE = {
-    errno.ENOSPC: "no space left on the disk",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
+    errno.ENOSPC: ("no space left on the disk", "free some space"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space"),
+    errno.EROFS: ("the file system is read-only", "make it writable"),
+    errno.EACCES: ("permission denied", "make it writable"),
+    errno.EPERM: ("permission denied", "make it writable"),
 }
 
 
@@ -37,10 +37,9 @@ def unwritable_cause(error: BaseException | None) -> OSError | None:
 
 def unwritable_message(error: OSError, folder: str | None = None) -> str:
     where = error.filename or folder or "the run's output folder"
-    return (
-        f"cannot write {where}: {UNWRITABLE[error.errno]}; free some space or fix the permissions, "
-        "or write runs elsewhere with paths.log_dir=<folder>"
-    )
+    reason, fix = UNWRITABLE[error.errno]
+    elsewhere = "or write runs elsewhere with paths.log_dir=<folder>"
+    return f"cannot write {where}: {reason}; {fix}, {elsewhere}"
 
 
 @contextmanager
