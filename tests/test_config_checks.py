@@ -62,6 +62,9 @@ def test_every_shipped_choice_passes_the_rules(shipped):
         (["trainer.fast_dev_run=0"], "true, false or a number of batches >= 1"),
         (["optimized_metric=val/acc"], "use one of val/acc_best, test/acc, test/loss"),
         (["model=lenet5_1998", "model.rubbish_j=-1"], "null or a number > 0"),
+        # scheduler.T_max copies trainer.max_epochs: the line names the key the user set
+        (["trainer.max_epochs=ten"], "trainer.max_epochs='ten' is not valid"),
+        (["scheduler.T_max=0"], "scheduler.T_max=0 is not valid"),
     ],
 )
 def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, overrides, message):

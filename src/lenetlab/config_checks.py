@@ -158,11 +158,19 @@ def is_unchecked(key: str) -> bool:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Raise UsageError on the first value that breaks a rule (keys that are absent pass)."""
+    """Raise UsageError on the first value that breaks a rule (keys that are absent pass).
+
+    A value copied from another key (``scheduler.T_max: ${trainer.max_epochs}``) is left to that
+    key's rule, so the line names the key the user set.
+    """
     for key, (is_valid, allowed) in RULES.items():
-        value = OmegaConf.select(cfg, key, default="<absent>")
-        if value == "<absent>":
+        parent_key, _, name = key.rpartition(".")
+        parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+        if not OmegaConf.is_dict(parent) or name not in parent:
             continue
+        if OmegaConf.is_interpolation(parent, name):
+            continue
+        value = parent[name]
         if not is_valid(value):
             shown = f"'{value}'" if isinstance(value, str) else value
             raise UsageError(f"{key}={shown} is not valid: use {allowed}")
