@@ -184,6 +184,14 @@ def main():
         help="also time lenetlab with these overrides, e.g. 'compile=true' or "
         "'trainer.precision=bf16-mixed' (repeatable)",
     )
+    parser.add_argument(
+        "--bare-batch-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also time the bare loop (channels_last) at these batch sizes, against the baseline",
+    )
     args = parser.parse_args()
     L.seed_everything(0, verbose=False)
 
@@ -198,6 +206,9 @@ def main():
         rate = bare_loop_rate(batch_size, args.steps // 2, args.warmup, channels_last)
         layout = "channels_last" if channels_last else "NCHW"
         print(f"bare PyTorch loop, no data or logging, {layout}: {rate:8.0f} img/s")
+    for size in args.bare_batch_sizes:
+        rate = bare_loop_rate(size, args.steps // 2, args.warmup, channels_last=True)
+        print(f"bare loop, channels_last, batch {size}: {rate:8.0f} img/s, x{rate / baseline:.2f}")
     for variant in args.variant:
         rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, *variant.split())
         print(f"lenetlab {variant}: {rate:8.0f} img/s, x{rate / fast:.2f} of the default path")
