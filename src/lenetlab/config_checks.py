@@ -85,6 +85,7 @@ RULES = {
     "optimizer.weight_decay": NON_NEGATIVE,
     "optimizer.momentum": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "optimizer.nesterov": BOOL,
+    "optimizer.mu": POSITIVE,
     "scheduler.interval": one_of(["epoch", "step"]),
     "scheduler.T_max": whole(1),
     "scheduler.max_lr": POSITIVE,

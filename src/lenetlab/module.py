@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lenetlab.errors import UsageError
 from lenetlab.lenet5 import LeNet5
+from lenetlab.sdlm import SDLM, gauss_newton_diagonal
 
 
 class TrainingDiverged(UsageError):
@@ -78,14 +79,17 @@ class LeNetModule(LightningModule):
         images, labels = batch
         logits = self(images)
         accuracy.update(logits, labels)
-        scores = logits
-        if self.hparams.rubbish_j is not None:
-            # LeCun et al. (1998) eq. 9: a "rubbish" class with constant penalty j, so that
-            # y_D + log(exp(-j) + sum_i exp(-y_i)) keeps pulling F6 toward its prototype
-            # until the distance falls below j.
-            rubbish = logits.new_full((len(logits), 1), -self.hparams.rubbish_j)
-            scores = torch.cat([logits, rubbish], dim=1)
-        return F.cross_entropy(scores, labels), logits
+        return F.cross_entropy(self._scores(logits), labels), logits
+
+    def _scores(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the cross-entropy is taken over: the logits, and the rubbish class if any."""
+        if self.hparams.rubbish_j is None:
+            return logits
+        # LeCun et al. (1998) eq. 9: a "rubbish" class with constant penalty j, so that
+        # y_D + log(exp(-j) + sum_i exp(-y_i)) keeps pulling F6 toward its prototype
+        # until the distance falls below j.
+        rubbish = logits.new_full((len(logits), 1), -self.hparams.rubbish_j)
+        return torch.cat([logits, rubbish], dim=1)
 
     def training_step(self, batch, batch_idx):
         loss, _ = self._shared_step(batch, self.train_acc)
@@ -122,6 +126,21 @@ class LeNetModule(LightningModule):
     def on_train_epoch_end(self):
         # Also reaches the parent process of ddp_spawn, which sees callback_metrics only.
         self.log("epochs_completed", float(self.current_epoch + 1), logger=False)
+
+    def on_train_epoch_start(self):
+        optimizer = self.optimizers().optimizer
+        if isinstance(optimizer, SDLM):  # the paper re-estimates its curvature before each pass
+            optimizer.set_curvature(self._curvature_estimate())
+
+    def _curvature_estimate(self, samples: int = 500) -> dict:
+        """SDLM's Hessian diagonal on ``samples`` training images, the same on every process."""
+        dataset = self.trainer.train_dataloader.dataset
+        device = self.device
+        generator = torch.Generator(device=device)
+        generator.manual_seed(torch.initial_seed() + self.current_epoch)  # the run's seed
+        chosen = torch.randperm(len(dataset), generator=generator, device=device)[:samples]
+        images = torch.stack([dataset[i][0] for i in chosen.tolist()]).to(device)
+        return gauss_newton_diagonal(self, images, self._scores, generator)
 
     def on_train_start(self):
         self.val_acc_best.reset()  # forget the sanity-check validation
