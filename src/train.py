@@ -1,4 +1,4 @@
-"""Train a LeNet-5 variant, then test its best checkpoint.
+"""Train a LeNet-5 variant, then test its best (or last) checkpoint.
 
     python src/train.py model=lenet_relu data=fashion_mnist trainer.max_epochs=5
     python src/train.py -m model=lenet_sigmoid,lenet_tanh,lenet_relu
@@ -69,13 +69,11 @@ def train(cfg: DictConfig) -> dict:
 
     if cfg.test:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        if not best:
-            log.warning(
-                "No best checkpoint (fast_dev_run or checkpointing off): testing the last weights."
-            )
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        tested = checkpoint_to_test(cfg.test_checkpoint, best, cfg.paths.output_dir)
+        trainer.test(model, datamodule=datamodule, ckpt_path=tested or None)
         metrics |= scalar_metrics(trainer, ["test/acc", "test/loss"])
         metrics["best_checkpoint"] = best
+        metrics["tested_checkpoint"] = tested
 
     metrics["wall_time_s"] = round(time.monotonic() - started, 2)
     if trainer.is_global_zero:
@@ -85,6 +83,17 @@ def train(cfg: DictConfig) -> dict:
         write_json_atomic(output_dir / "metrics.json", metrics)
         log.info("metrics: %s (saved to %s)", metrics, output_dir / "metrics.json")
     return metrics
+
+
+def checkpoint_to_test(which: str, best: str, run_dir: str) -> str:
+    """The checkpoint file the test reads: ``best`` (by validation accuracy) or ``last``."""
+    path = best if which == "best" else str(last_checkpoint(run_dir))
+    if path and Path(path).is_file():
+        return path
+    log.warning(
+        "No %s checkpoint (fast_dev_run or checkpointing off): testing the last weights.", which
+    )
+    return ""
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -84,3 +84,17 @@ def test_batch_norm_option_adds_a_scale_and_shift_per_channel():
     assert counts == {name: n + extra.get(name, 0) for name, n in EXPECTED_PARAMS.items()}
     assert net(torch.randn(4, 1, 32, 32)).shape == (4, 10)
     assert sum(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in net.modules()) == 4
+
+
+def test_dropout_drops_c5_outputs_in_training_only_and_adds_no_parameters():
+    plain, with_dropout = LeNet5(), LeNet5(dropout=0.5)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(with_dropout) == count(plain)
+    with_dropout.load_state_dict(plain.state_dict())
+    images = torch.randn(4, 1, 32, 32)
+    with_dropout.eval()
+    torch.testing.assert_close(with_dropout(images), plain(images))
+    with_dropout.train()
+    assert not torch.allclose(with_dropout(images), plain(images))
+    dropped = with_dropout.c5(torch.randn(64, 16, 5, 5)) == 0
+    assert 0.3 < dropped.float().mean() < 0.7

@@ -150,6 +150,30 @@ def test_eval_reproduces_test_accuracy(trained_run, data_dir, tmp_path):
     )
 
 
+def test_test_checkpoint_last_tests_the_final_weights(data_dir, tmp_path):
+    """best.ckpt is held at epoch 1 (the lowest val/acc wins): only last.ckpt has epoch 3."""
+    run_dir = tmp_path / "run"
+    overrides = ["data.batch_size=32", "trainer.max_epochs=3", "test_checkpoint=last"]
+    overrides += ["callbacks.model_checkpoint.mode=min"]
+    metrics = train_script.train(quiet_train_config(data_dir, run_dir, *overrides))
+    last, best = run_dir / "checkpoints" / "last.ckpt", run_dir / "checkpoints" / "best.ckpt"
+    assert metrics["tested_checkpoint"] == str(last) and metrics["best_checkpoint"] == str(best)
+    losses = {}
+    for path in (last, best):
+        cfg = compose_config(
+            "eval",
+            [
+                f"ckpt_path={path}",
+                f"paths.data_dir={data_dir}",
+                "trainer.enable_progress_bar=false",
+            ],
+            tmp_path / path.stem,
+        )
+        losses[path.stem] = eval_script.evaluate(cfg)["test/loss"]
+    assert metrics["test/loss"] == pytest.approx(losses["last"], rel=1e-4)
+    assert losses["best"] != pytest.approx(losses["last"], rel=1e-2)
+
+
 @pytest.mark.parametrize("model", ["lenet_sigmoid", "lenet_relu"])
 def test_every_activation_learns(train_config, model):
     """A sigmoid LeNet-5 with a poor init sits at chance for epochs; ours must learn."""

@@ -51,6 +51,7 @@ RULES = {
     "seed": whole(0),
     "optimized_metric": one_of(RESULT_METRICS),
     "test": BOOL,
+    "test_checkpoint": one_of(("best", "last")),
     "compile": BOOL,
     # data
     "data.dataset": one_of(SOURCES),
@@ -75,6 +76,7 @@ RULES = {
     "model.head": one_of(HEADS),
     "model.init": one_of(INITS),
     "model.norm": one_of(NORMS),
+    "model.dropout": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "model.num_classes": whole(2),
     "model.channels_last": BOOL,
     "model.input_mean": number(lambda v: True, "a number"),

@@ -9,6 +9,7 @@ Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits
     head        linear (84 -> 10) | rbf (the paper's Euclidean RBF units, fixed prototypes)
     init        auto (Glorot for saturating activations, He for ReLU) | lecun1998 (+-2.4/F_in)
     norm        none | batch (BatchNorm before each activation of C1, C3, C5, F6; not in the paper)
+    dropout     p of dropping each of C5's 120 outputs while training (0: none, as the paper)
 
 ``LeNet5()`` is the common modern variant; the paper's network is
 ``LeNet5("scaled_tanh", "subsample", c3="sparse", head="rbf", init="lecun1998")``.
@@ -50,6 +51,7 @@ class LeNet5(nn.Module):
         head: str = "linear",
         init: str = "auto",
         norm: str = "none",
+        dropout: float = 0.0,
     ):
         super().__init__()
         check_choice("activation", activation, tuple(ACTIVATIONS))
@@ -68,7 +70,8 @@ class LeNet5(nn.Module):
         self.s2 = pooling(pool, 6, activation)  # -> 6@14x14
         self.c3 = nn.Sequential(*normalised(conv3, 16))  # -> 16@10x10
         self.s4 = pooling(pool, 16, activation)  # -> 16@5x5
-        self.c5 = nn.Sequential(*normalised(nn.Conv2d(16, 120, 5), 120))  # -> 120@1x1
+        c5 = normalised(nn.Conv2d(16, 120, 5), 120)  # -> 120@1x1
+        self.c5 = nn.Sequential(*c5, nn.Dropout(dropout)) if dropout else nn.Sequential(*c5)
         self.f6 = nn.Sequential(nn.Flatten(), *normalised(nn.Linear(120, 84), 84, nn.BatchNorm1d))
         self.output = EuclideanRBF(84, num_classes) if head == "rbf" else nn.Linear(84, num_classes)
         if init == "lecun1998":

@@ -46,6 +46,7 @@ class LeNetModule(LightningModule):
         head: str = "linear",
         init: str = "auto",
         norm: str = "none",
+        dropout: float = 0.0,
         rubbish_j: float | None = None,
         input_mean: float = 0.0,
         input_std: float = 1.0,
@@ -55,7 +56,16 @@ class LeNetModule(LightningModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.net = LeNet5(activation, pool, num_classes, c3=c3, head=head, init=init, norm=norm)
+        self.net = LeNet5(
+            activation,
+            pool,
+            num_classes,
+            c3=c3,
+            head=head,
+            init=init,
+            norm=norm,
+            dropout=dropout,
+        )
         if channels_last:  # oneDNN's and cuDNN's faster convolution layout
             self.net.to(memory_format=torch.channels_last)
         # Inputs are raw 0-255 pixels: the model normalises them itself, so an exported model
