@@ -108,6 +108,20 @@ def test_preset_composes_with_the_paper_input_scaling(train_config):
     assert trainable(model) == 60_000
 
 
+def test_paper_recipe_adds_dropout_for_training_only(train_config):
+    """experiment=lenet5_1998 drops C5's outputs while training; the network stays the paper's."""
+    model = instantiate(train_config("experiment=lenet5_1998").model)
+    assert model.hparams.dropout > 0 and trainable(model) == 60_000
+    images = torch.rand(16, 1, 32, 32) * 255
+    model.eval()
+    torch.testing.assert_close(model(images), model(images))
+    model.train()
+    assert not torch.allclose(model(images), model(images))
+    distorted = instantiate(train_config("experiment=lenet5_1998_distortions").model)
+    assert distorted.hparams.dropout == 0
+    assert not any(isinstance(m, torch.nn.Dropout) for m in distorted.modules())
+
+
 @pytest.mark.parametrize("override", ["model.pool=subsample", "model.head=rbf", "model.c3=sparse"])
 def test_paper_parts_mix_into_other_variants(train_config, override):
     cfg = train_config("model=lenet_relu", override)
@@ -124,7 +138,9 @@ def test_unknown_part_names_the_choices():
 
 
 def test_paper_network_learns_on_fixture_data(train_config):
-    cfg = train_config("experiment=lenet5_1998", "trainer.max_epochs=4", "data.batch_size=8")
+    # 60 validation images, not the recipe's 1 % (6 of the fixture's 600)
+    small = ["trainer.max_epochs=4", "data.batch_size=8", "data.val_fraction=0.1"]
+    cfg = train_config("experiment=lenet5_1998", *small)
     metrics = train_script.train(cfg)
     assert metrics["val/acc_best"] > 0.8 and metrics["test/acc"] > 0.8
 
