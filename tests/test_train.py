@@ -130,18 +130,16 @@ def test_checkpoint_loads_with_no_config(trained_run, data_dir):
         assert torch.equal(tensor, state[name])
 
 
+def evaluate_checkpoint(path, data_dir, run_dir) -> dict:
+    """src/eval.py's metrics for one checkpoint on the fixture test split."""
+    overrides = [f"ckpt_path={path}", f"paths.data_dir={data_dir}"]
+    overrides += ["trainer.enable_progress_bar=false"]
+    return eval_script.evaluate(compose_config("eval", overrides, run_dir))
+
+
 def test_eval_reproduces_test_accuracy(trained_run, data_dir, tmp_path):
     run_dir, metrics = trained_run
-    cfg = compose_config(
-        "eval",
-        [
-            f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
-            f"paths.data_dir={data_dir}",
-            "trainer.enable_progress_bar=false",
-        ],
-        tmp_path / "eval",
-    )
-    result = eval_script.evaluate(cfg)
+    result = evaluate_checkpoint(run_dir / "checkpoints" / "best.ckpt", data_dir, tmp_path / "eval")
     assert result["test/acc"] == pytest.approx(metrics["test/acc"])
     assert result["test/loss"] == pytest.approx(metrics["test/loss"], rel=1e-4)
     assert (
@@ -158,18 +156,10 @@ def test_test_checkpoint_last_tests_the_final_weights(data_dir, tmp_path):
     metrics = train_script.train(quiet_train_config(data_dir, run_dir, *overrides))
     last, best = run_dir / "checkpoints" / "last.ckpt", run_dir / "checkpoints" / "best.ckpt"
     assert metrics["tested_checkpoint"] == str(last) and metrics["best_checkpoint"] == str(best)
-    losses = {}
-    for path in (last, best):
-        cfg = compose_config(
-            "eval",
-            [
-                f"ckpt_path={path}",
-                f"paths.data_dir={data_dir}",
-                "trainer.enable_progress_bar=false",
-            ],
-            tmp_path / path.stem,
-        )
-        losses[path.stem] = eval_script.evaluate(cfg)["test/loss"]
+    losses = {
+        path.stem: evaluate_checkpoint(path, data_dir, tmp_path / path.stem)["test/loss"]
+        for path in (last, best)
+    }
     assert metrics["test/loss"] == pytest.approx(losses["last"], rel=1e-4)
     assert losses["best"] != pytest.approx(losses["last"], rel=1e-2)
 
