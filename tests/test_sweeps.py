@@ -25,7 +25,7 @@ from lenetlab.data import DigitsDataModule
 from lenetlab.errors import UsageError, exit_on_usage_error
 from lenetlab.parallel_jobs import devices_for_job
 from lenetlab.run_dirs import job_dirname
-from lenetlab.sweep_summary import sorted_jobs
+from lenetlab.sweep_summary import sorted_jobs, write_summary
 from probes import DtypeProbe
 from train import train
 
@@ -119,6 +119,7 @@ def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path
         assert float(row["val/acc_best"]) == pytest.approx(metrics["val/acc_best"])
         assert int(row["epochs"]) == 1
     assert (sweep_dir / "summary.md").read_text().count("| completed |") == 4
+    assert not (sweep_dir / "summary_over_seeds.csv").exists()  # no seed was swept
     assert "| completed |" in result.stdout + result.stderr  # the table is printed too
 
     # Rebuilt afterwards by summarize.py, sorted by another metric if asked.
@@ -146,6 +147,45 @@ def test_summary_sorts_best_first_and_failures_last():
     ]
     assert [j["job"] for j in sorted_jobs(jobs, "m", "max")] == [2, 4, 0, 1, 3]
     assert [j["job"] for j in sorted_jobs(jobs, "m", "min")] == [0, 4, 2, 1, 3]
+
+
+def write_job(sweep_dir: Path, number: int, overrides: list[str], metrics: dict | None) -> None:
+    """A job directory as a finished (metrics.json) or failed (none) multirun job leaves it."""
+    job_dir = sweep_dir / job_dirname(number, ",".join(overrides))
+    (job_dir / ".hydra").mkdir(parents=True)
+    (job_dir / ".hydra/config.yaml").write_text("seed: 0\n")
+    (job_dir / ".hydra/overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+    status = "completed" if metrics else "failed"
+    record = {"job": number, "overrides": overrides, "status": status}
+    (job_dir / "job.json").write_text(json.dumps(record))
+    if metrics:
+        (job_dir / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_summary_averages_each_setting_over_its_seeds(tmp_path):
+    test_accs = {("lenet_tanh", 1): 0.990, ("lenet_tanh", 2): 0.992, ("lenet_tanh", 3): 0.997}
+    test_accs |= {("lenet_relu", 1): 0.980, ("lenet_relu", 2): float("nan")}  # diverged
+    for number, ((model, seed), test_acc) in enumerate(test_accs.items()):
+        metrics = {"val/acc_best": test_acc - 0.001, "test/acc": test_acc, "epochs": 1}
+        write_job(tmp_path, number, [f"model={model}", f"seed={seed}"], metrics)
+    write_job(tmp_path, len(test_accs), ["model=lenet_relu", "seed=3"], None)  # failed
+
+    write_summary(tmp_path, "val/acc_best")
+    text = (tmp_path / "summary.md").read_text()
+    assert text.count("| completed |") == 5 and text.count("| failed |") == 1
+    assert "Over seeds" in text and "| model=lenet_tanh | 3 |" in text
+    with open(tmp_path / "summary_over_seeds.csv") as f:
+        rows = {row["setting"]: row for row in csv.DictReader(f)}
+    assert sorted(rows) == ["model=lenet_relu", "model=lenet_tanh"]
+    tanh, relu = rows["model=lenet_tanh"], rows["model=lenet_relu"]
+    assert tanh["seeds"] == "3"
+    assert float(tanh["test/acc mean"]) == pytest.approx(0.993, abs=1e-4)
+    assert float(tanh["test/acc std"]) == pytest.approx(0.0036, abs=1e-4)
+    assert float(tanh["test/acc min"]) == 0.990 and float(tanh["test/acc max"]) == 0.997
+    assert float(tanh["val/acc_best mean"]) == pytest.approx(0.992, abs=1e-4)
+    # Only the one finite run counts: no spread from a single seed.
+    assert relu["seeds"] == "1" and float(relu["test/acc mean"]) == 0.980
+    assert relu["test/acc std"] == ""
 
 
 def test_job_dirname_is_one_valid_folder_name():

@@ -1,5 +1,10 @@
 """One table per multirun: summary.csv and summary.md in the sweep directory, best job first.
 
+When jobs differ in ``seed``, summary.md also gets a second table: one row per setting (the
+overrides other than ``seed=``), with the number of seeds and the mean, spread and range of the
+metric and of test/acc over them, as a figure over seeds should be reported; the same rows go to
+summary_over_seeds.csv.
+
 A Hydra callback keeps the table current: every job, as it ends (in whichever process or cluster
 node ran it), records its status in ``<job dir>/job.json`` and rewrites the table, so failed jobs
 are in it with their error line even when the sweep itself stops on them. At the end of the
@@ -12,6 +17,7 @@ import io
 import json
 import logging
 import math
+import statistics
 import time
 from pathlib import Path
 
@@ -69,8 +75,13 @@ def write_summary(sweep_dir: Path, metric: str, mode: str = "max") -> list[dict]
     with open(sweep_dir / ".summary.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         jobs = sorted_jobs(read_jobs(sweep_dir, metric), metric, mode)
-        write_text_atomic(sweep_dir / "summary.csv", to_csv(jobs, metric))
+        write_text_atomic(sweep_dir / "summary.csv", to_csv(jobs, job_columns(metric)))
         write_text_atomic(sweep_dir / "summary.md", markdown(jobs, metric) + "\n")
+        over_seeds = seed_means(jobs, metric)
+        if over_seeds:
+            write_text_atomic(
+                sweep_dir / "summary_over_seeds.csv", to_csv(over_seeds, list(over_seeds[0]))
+            )
     return jobs
 
 
@@ -115,6 +126,39 @@ def sorted_jobs(jobs: list[dict], metric: str, mode: str) -> list[dict]:
     return sorted(jobs, key=key)
 
 
+def seed_means(jobs: list[dict], metric: str) -> list[dict]:
+    """One row per setting (the overrides other than seed=...) of jobs that varied the seed.
+
+    Empty when no job set a seed. Failed jobs and missing or NaN values are left out of the
+    statistics; ``seeds`` counts the jobs whose test/acc went in.
+    """
+    if not any(is_seed(o) for job in jobs for o in job["overrides"].split()):
+        return []
+    groups: dict[str, list[dict]] = {}
+    for job in sorted(jobs, key=lambda j: str(j["job"]).zfill(6)):
+        setting = " ".join(o for o in job["overrides"].split() if not is_seed(o))
+        groups.setdefault(setting, []).append(job)
+    rows = []
+    for setting, members in groups.items():
+        row = {"setting": setting, "seeds": len(finite(members, "test/acc"))}
+        for key in (metric, "test/acc"):
+            values = finite(members, key)
+            row[f"{key} mean"] = statistics.fmean(values) if values else None
+            row[f"{key} std"] = statistics.stdev(values) if len(values) > 1 else None
+            row[f"{key} min"] = min(values, default=None)
+            row[f"{key} max"] = max(values, default=None)
+        rows.append(row)
+    return rows
+
+
+def is_seed(override: str) -> bool:
+    return override.split("=", 1)[0].lstrip("+~") == "seed"
+
+
+def finite(jobs: list[dict], key: str) -> list[float]:
+    return [j[key] for j in jobs if j[key] is not None and math.isfinite(j[key])]
+
+
 def read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -122,19 +166,31 @@ def read_json(path: Path) -> dict:
         return {}
 
 
-def to_csv(jobs: list[dict], metric: str) -> str:
+def to_csv(rows: list[dict], columns: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, [c.format(metric=metric) for c in COLUMNS], lineterminator="\n")
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(jobs)
+    writer.writerows(rows)
     return out.getvalue()
 
 
 def markdown(jobs: list[dict], metric: str) -> str:
-    columns = [c.format(metric=metric) for c in COLUMNS]
+    text = table(jobs, job_columns(metric))
+    over_seeds = seed_means(jobs, metric)
+    if over_seeds:
+        text += "\n\nOver seeds (std: sample standard deviation):\n\n"
+        text += table(over_seeds, list(over_seeds[0]))
+    return text
+
+
+def job_columns(metric: str) -> list[str]:
+    return [c.format(metric=metric) for c in COLUMNS]
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for job in jobs:
-        cells = [format_cell(job[c]) for c in columns]
+    for row in rows:
+        cells = [format_cell(row[c]) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
