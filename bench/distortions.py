@@ -13,8 +13,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lenetlab.distortions import Distortions
-from lenetlab.module import LeNetModule
+from lenetlab.data.distortions import Distortions
+from lenetlab.models.module import LeNetModule
 
 AUGMENTS = {"none": None, "distortions": Distortions(), "elastic": Distortions(elastic=True)}
 

@@ -37,9 +37,9 @@ from omegaconf import open_dict
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from lenetlab.instantiate import instantiate_each
-from lenetlab.lenet5 import LeNet5
-from lenetlab.module import LeNetModule
+from lenetlab.models.lenet5 import LeNet5
+from lenetlab.models.module import LeNetModule
+from lenetlab.runs.trainer import entries
 
 REPO = Path(__file__).resolve().parents[1]
 MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml
@@ -140,14 +140,15 @@ def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[
         cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false", *overrides)
         timer = StepTimer(warmup)
         # train.py's trainer and callbacks, without validation and the progress bar
-        callbacks = [c for c in instantiate_each(cfg.callbacks) if not isinstance(c, ProgressBar)]
+        callbacks = [instantiate(node) for node in entries(cfg.callbacks)]
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
         trainer = instantiate(
             cfg.trainer,
             max_steps=steps,
             limit_val_batches=0,
             enable_progress_bar=False,
             callbacks=[timer, *callbacks],
-            logger=instantiate_each(cfg.logger),
+            logger=[instantiate(node) for node in entries(cfg.logger)],
         )
         model = instantiate(cfg.model)
         trainer.fit(

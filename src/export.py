@@ -4,7 +4,7 @@
     python src/export.py ckpt_path=outputs/<run>/checkpoints/best.ckpt format=torchscript
 
 The exported model takes raw pixels, float32 (N, 1, 32, 32) in [0, 255], light ink on black as
-in the dataset (src/lenetlab/photo.py prepares a photo): the input normalisation is part of the
+in the dataset (src/lenetlab/data/photo.py prepares a photo): the input normalisation is part of the
 graph, and the batch size is free. It returns logits. Beside it, <file>.json records the input,
 the class names and the check. The check runs the export (onnxruntime for ONNX) and PyTorch on
 test images of the checkpoint's dataset and prints the largest difference between their logits.
@@ -14,23 +14,21 @@ import json
 import logging
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
-from lenetlab.checkpoints import load_trained_model
-from lenetlab.data import SOURCES, DigitsDataModule
-from lenetlab.errors import UsageError, exit_on_usage_error
-from lenetlab.hydra_app import run_hydra_app
+from lenetlab.data.datamodule import DigitsDataModule
+from lenetlab.errors import UsageError
+from lenetlab.runs.checkpoints import checkpoint_datamodule, load_trained_model
+from lenetlab.runs.launch import launch
 
 log = logging.getLogger(__name__)
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 TOLERANCE = 1e-3  # largest allowed difference in logits between the export and PyTorch
 
 
-def check_images(ckpt_path: Path, data_dir: str, count: int) -> tuple[torch.Tensor, str]:
+def check_images(datamodule: DigitsDataModule, count: int) -> tuple[torch.Tensor, str]:
     """Up to ``count`` test images of the checkpoint's dataset, or random pixels if it is absent."""
-    datamodule = DigitsDataModule.load_from_checkpoint(ckpt_path, data_dir=data_dir)
     if datamodule.missing_files():
         return torch.randint(0, 256, (count, 1, 32, 32)).float(), "random pixels (no test data)"
     images, _ = datamodule.load_split(train=False)
@@ -73,13 +71,15 @@ def export(cfg: DictConfig) -> dict:
     if cfg.format not in SUFFIX:
         raise UsageError(f"format={cfg.format}: choose onnx or torchscript")
     ckpt_path = Path(cfg.ckpt_path)
-    model, dataset = load_trained_model(ckpt_path)
+    model, data_hparams = load_trained_model(ckpt_path)
+    datamodule = checkpoint_datamodule(data_hparams, cfg)
+    dataset, classes = datamodule.hparams.dataset, list(datamodule.source.classes)
     model = torch.nn.Sequential(model.normalize, model.net).eval()  # raw pixels in, logits out
     output = Path(cfg.output) if cfg.output else ckpt_path.with_suffix(SUFFIX[cfg.format])
     if not output.parent.is_dir():
         raise UsageError(f"output={output}: folder {output.parent} does not exist")
 
-    images, described = check_images(ckpt_path, cfg.paths.data_dir, cfg.check_images)
+    images, described = check_images(datamodule, cfg.check_images)
     with torch.no_grad():
         expected = model(images)
         if cfg.format == "onnx":
@@ -95,7 +95,7 @@ def export(cfg: DictConfig) -> dict:
         "file": str(output),
         "checkpoint": str(ckpt_path.resolve()),
         "dataset": dataset,
-        "classes": list(SOURCES[dataset].classes),
+        "classes": classes,
         "input": {
             "name": "pixels",
             "shape": ["batch", 1, 32, 32],
@@ -103,7 +103,7 @@ def export(cfg: DictConfig) -> dict:
             "range": [0, 255],
             "layout": "light ink on black, as the dataset (normalisation is inside the model)",
         },
-        "output": {"name": "logits", "shape": ["batch", len(SOURCES[dataset].classes)]},
+        "output": {"name": "logits", "shape": ["batch", len(classes)]},
         "checked_on": described,
         "max_abs_diff": max_diff,
         "same_predictions": agree,
@@ -118,11 +118,9 @@ def export(cfg: DictConfig) -> dict:
     return report
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="export")
 def main(cfg: DictConfig) -> None:
-    with exit_on_usage_error():
-        export(cfg)
+    export(cfg)
 
 
 if __name__ == "__main__":
-    run_hydra_app(main)
+    launch(main, config_name="export")

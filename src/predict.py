@@ -3,7 +3,7 @@
     python src/predict.py ckpt_path=outputs/<run>/checkpoints/best.ckpt inputs=[digit.png,photos/]
     python src/predict.py ckpt_path=... inputs=photos/ output=predictions.csv
 
-Each picture goes through MNIST's preprocessing (src/lenetlab/photo.py), in the geometry of the
+Each picture goes through MNIST's preprocessing (src/lenetlab/data/photo.py), in the geometry of the
 dataset the checkpoint was trained on, then through the model's own normalisation. Prints one row
 per file: the predicted class, its probability and the top 3. Folders are searched recursively for
 image files. A file that cannot be read gets an error row; the rest are still predicted, and the
@@ -15,17 +15,15 @@ import json
 import sys
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, ListConfig
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
-from lenetlab.checkpoints import load_trained_model
-from lenetlab.data import SOURCES
-from lenetlab.errors import UsageError, exit_on_usage_error
-from lenetlab.hydra_app import run_hydra_app
-from lenetlab.photo import NotADigitPhoto, photo_to_input
+from lenetlab.data.photo import NotADigitPhoto, photo_to_input
+from lenetlab.errors import UsageError
+from lenetlab.runs.checkpoints import checkpoint_datamodule, load_trained_model
+from lenetlab.runs.launch import launch
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
@@ -62,8 +60,9 @@ class Pictures(Dataset):
 @torch.inference_mode()
 def predict(cfg: DictConfig) -> list[dict]:
     inputs = cfg.inputs if isinstance(cfg.inputs, ListConfig) else [cfg.inputs]
-    model, dataset = load_trained_model(Path(cfg.ckpt_path))
-    classes = SOURCES[dataset].classes
+    model, data_hparams = load_trained_model(cfg.ckpt_path)
+    datamodule = checkpoint_datamodule(data_hparams, cfg)  # its framing and class names
+    dataset, classes = datamodule.hparams.dataset, datamodule.source.classes
     files = find_files(list(inputs))
     if not files:
         raise UsageError(f"inputs={list(inputs)}: no image files found")
@@ -103,12 +102,10 @@ def write_rows(path: Path, rows: list[dict]) -> None:
                 writer.writerow(row | {"top3": top3})
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    with exit_on_usage_error():
-        if cfg.output and Path(cfg.output).suffix not in (".json", ".csv"):
-            raise UsageError(f"output={cfg.output}: write to a .json or .csv file")
-        rows = predict(cfg)
+    if cfg.output and Path(cfg.output).suffix not in (".json", ".csv"):
+        raise UsageError(f"output={cfg.output}: write to a .json or .csv file")
+    rows = predict(cfg)
     for row in rows:
         print(format_row(row))
     if cfg.output:
@@ -120,4 +117,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    run_hydra_app(main)
+    launch(main, config_name="predict")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from lenetlab.sweep_summary import markdown, write_summary
+from lenetlab.models.module import VAL_ACC_BEST
+from lenetlab.runs.sweep_summary import markdown, write_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    metric = args.metric or OmegaConf.load(configs[0]).get("optimized_metric", "val/acc_best")
+    metric = args.metric or OmegaConf.load(configs[0]).get("optimized_metric", VAL_ACC_BEST)
     jobs = write_summary(args.sweep_dir, metric, args.mode)
     print(markdown(jobs, metric))
     print(f"\nwritten: {args.sweep_dir / 'summary.csv'}, {args.sweep_dir / 'summary.md'}")

@@ -1,12 +1,13 @@
-"""The config schema (src/lenetlab/config_checks.py) against the files in conf/: every value key
-of every shipped choice has a rule, every shipped value passes it, bad values are refused."""
+"""The config schema (src/lenetlab/runs/config_checks.py) against the files in conf/: every
+value key of every shipped choice has a rule, every shipped value passes it, bad values are
+refused."""
 
 import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF, compose_config
-from lenetlab.config_checks import RULES, check_config, is_unchecked
 from lenetlab.errors import UsageError
+from lenetlab.runs.config_checks import RULES, check_config, is_unchecked
 
 GROUPS = [g.name for g in sorted(CONF.iterdir()) if g.is_dir() and g.name != "hydra"]
 CHOICES = [
@@ -36,7 +37,7 @@ def shipped(tmp_path_factory):
 def test_every_shipped_key_has_a_rule(shipped):
     keys = {key for cfg in shipped.values() for key in value_keys(cfg)}
     without_rule = sorted(k for k in keys if k not in RULES and not is_unchecked(k))
-    assert without_rule == [], "add these keys to RULES in src/lenetlab/config_checks.py"
+    assert without_rule == [], "add these keys to RULES in src/lenetlab/runs/config_checks.py"
     stale = sorted(set(RULES) - keys)
     assert stale == [], "rules for keys no config has"
 

@@ -9,7 +9,8 @@ from torch.utils.data import DistributedSampler
 from torchvision import datasets
 
 from fixtures import MNIST_SIZES, USPS_SIZES
-from lenetlab.data import SOURCES, DatasetNotFoundError, DigitsDataModule
+from lenetlab.data.datamodule import DigitsDataModule
+from lenetlab.data.sources import SOURCES, DatasetNotFoundError
 
 
 def make_datamodule(data_dir, dataset="mnist", **kwargs):

@@ -3,9 +3,9 @@ import torch
 import torch.nn.functional as F
 from lightning import Trainer
 
-from lenetlab.data import DigitsDataModule
-from lenetlab.distortions import Distortions, affine_theta
-from lenetlab.module import LeNetModule
+from lenetlab.data.datamodule import DigitsDataModule
+from lenetlab.data.distortions import Distortions, affine_theta
+from lenetlab.models.module import LeNetModule
 
 NONE = dict(rotate_deg=0, scale=0, shear_deg=0, translate_px=0)
 

@@ -9,7 +9,7 @@ import torch
 
 import train as train_script
 from conftest import quiet_train_config, run_script
-from lenetlab.module import LeNetModule
+from lenetlab.models.module import LeNetModule
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from lenetlab.blocks import Subsampling
-from lenetlab.layer_table import layer_table
-from lenetlab.lenet5 import ACTIVATIONS, POOLS, LeNet5
-from lenetlab.module import LeNetModule
+from lenetlab.callbacks.model_summary import layer_table
+from lenetlab.models.blocks import Subsampling
+from lenetlab.models.lenet5 import ACTIVATIONS, PARTS, LeNet5
+from lenetlab.models.module import LeNetModule
 
 POOL_TYPES = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d, "subsample": Subsampling}
 # (layer, parameters) for the full-C3 LeNet-5: weights + biases of each layer.
@@ -20,7 +20,7 @@ EXPECTED_PARAMS = {
 }
 
 
-@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("pool", PARTS["pool"])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_variant_gives_logits_and_paper_parameter_counts(activation, pool):
     net = LeNet5(activation=activation, pool=pool)

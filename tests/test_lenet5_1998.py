@@ -6,11 +6,11 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 
 import train as train_script
-from lenetlab.blocks import C3_TABLE, EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
-from lenetlab.digit_bitmaps import digit_prototypes
-from lenetlab.layer_table import layer_table
-from lenetlab.lenet5 import LeNet5
-from lenetlab.module import LeNetModule
+from lenetlab.callbacks.model_summary import layer_table
+from lenetlab.models.blocks import C3_TABLE, EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
+from lenetlab.models.digit_bitmaps import digit_prototypes
+from lenetlab.models.lenet5 import LeNet5
+from lenetlab.models.module import LeNetModule
 
 PAPER = dict(activation="scaled_tanh", pool="subsample", c3="sparse", head="rbf", init="lecun1998")
 PAPER_PARAMS = {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}

@@ -10,8 +10,8 @@ from PIL import Image
 
 import train as train_script
 from conftest import quiet_train_config, run_script
-from lenetlab.module import LeNetModule
-from lenetlab.photo import photo_to_input
+from lenetlab.data.photo import photo_to_input
+from lenetlab.models.module import LeNetModule
 
 
 def glyph() -> np.ndarray:

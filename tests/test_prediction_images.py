@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import train as train_script
 from conftest import quiet_train_config
-from lenetlab.module import LeNetModule
-from lenetlab.prediction_images import CAPTION, TILE
+from lenetlab.callbacks.prediction_images import CAPTION, TILE
+from lenetlab.models.module import LeNetModule
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import train as train_script
 from conftest import run_script
-from lenetlab.module import LeNetModule, TrainingDiverged
-from lenetlab.run_dirs import new_dir
+from lenetlab.models.module import LeNetModule, TrainingDiverged
+from lenetlab.runs.run_dirs import RunDirs
 
 
 def test_new_dir_never_reuses_a_folder(tmp_path):
     base = str(tmp_path / "2026-11-23_18-00-00_lenet_tanh_mnist")
+    new_dir = RunDirs().new_dir
     assert new_dir(base) == base
     assert new_dir(base) == base + "-2"
     assert new_dir(base) == base + "-3"
@@ -181,7 +182,7 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
-    from lenetlab.checkpoints import AtomicCheckpointIO
+    from lenetlab.runs.checkpoints import AtomicCheckpointIO
 
     io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
     io.save_checkpoint({"epoch": 1}, path)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import train as train_script
-from lenetlab.sdlm import SDLM, gauss_newton_diagonal
+from lenetlab.models.sdlm import SDLM, gauss_newton_diagonal
 
 
 def exact_gauss_newton_diagonal(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:

@@ -11,7 +11,6 @@ import joblib
 import pytest
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -21,11 +20,11 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from conftest import run_script
-from lenetlab.data import DigitsDataModule
-from lenetlab.errors import UsageError, exit_on_usage_error
-from lenetlab.parallel_jobs import devices_for_job
-from lenetlab.run_dirs import job_dirname
-from lenetlab.sweep_summary import sorted_jobs, write_summary
+from lenetlab.data.datamodule import DigitsDataModule
+from lenetlab.errors import UsageError
+from lenetlab.runs.run_dirs import job_dirname
+from lenetlab.runs.sweep_summary import sorted_jobs, write_summary
+from lenetlab.runs.trainer import devices_for_job
 from probes import DtypeProbe
 from train import train
 
@@ -205,14 +204,19 @@ def set_hydra(cfg, **values):
     HydraConfig.instance().set_config(cfg)
 
 
-def test_a_usage_error_fails_only_its_job_in_a_multirun(train_config):
-    cfg = train_config()
-    with pytest.raises(SystemExit) as exit_info, exit_on_usage_error():
-        raise UsageError("bad")
-    assert exit_info.value.code == 2
-    set_hydra(cfg, mode=RunMode.MULTIRUN)  # as Hydra sets it for every job of a sweep
-    with pytest.raises(UsageError), exit_on_usage_error():  # Hydra records the job as failed
-        raise UsageError("bad")
+def test_a_usage_error_fails_only_its_job_in_a_multirun(tmp_path, data_dir):
+    log_dir = tmp_path / "outputs"
+    result = run_script(
+        "train.py", "-m", "data.batch_size=0,64", "trainer.fast_dev_run=true",
+        f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}", *QUIET,
+    )  # fmt: skip
+    assert result.returncode == 2
+    line = "data.batch_size=0 is not valid: use a whole number >= 1"
+    assert result.stderr.splitlines()[-1] == f"error: {line}"
+    assert "Traceback" not in result.stderr
+    rows = {row["job"]: row for row in read_summary(only_sweep_dir(log_dir))}
+    assert rows["0"]["status"] == "failed" and rows["0"]["error"] == f"UsageError: {line}"
+    assert rows["1"]["status"] == "completed"  # the sweep went on after the failed job
 
 
 def test_parallel_joblib_jobs_spread_over_gpus(train_config, monkeypatch):

@@ -3,13 +3,14 @@ import json
 import pytest
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.strategies import DDPStrategy
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import eval as eval_script
 import train as train_script
 from conftest import CONF, compose_config, quiet_train_config
-from lenetlab.instantiate import instantiate_each
-from lenetlab.module import LeNetModule
+from lenetlab.models.module import LeNetModule
+from lenetlab.runs.trainer import build_trainer
 
 GROUPS = ["data", "model", "optimizer", "scheduler", "callbacks", "logger", "trainer", "paths"]
 GROUPS += ["experiment"]
@@ -24,15 +25,18 @@ def test_every_config_composes_and_instantiates(train_config, group, choice):
         cfg.scheduler.total_steps = 100  # filled in from the trainer during fit
     model = instantiate(cfg.model)
     model.configure_optimizers()
-    trainer = instantiate(
-        cfg.trainer,
-        callbacks=instantiate_each(cfg.get("callbacks")),
-        logger=instantiate_each(cfg.get("logger")) or False,
-    )
+    trainer = build_trainer(cfg, model)
     assert datamodule.hparams.dataset == cfg.data.dataset
     assert datamodule.hparams.augment == cfg.data.augment
     assert model.hparams.activation == cfg.model.activation
     assert trainer.max_epochs == cfg.trainer.max_epochs
+    if choice == "ddp":  # spawned processes (see conf/trainer/ddp.yaml), two of them
+        assert (
+            isinstance(trainer.strategy, DDPStrategy) and trainer.strategy._start_method == "spawn"
+        )
+        assert trainer.num_devices == 2 and trainer.strategy.world_size == 2
+    else:
+        assert trainer.num_devices == 1 and not isinstance(trainer.strategy, DDPStrategy)
 
 
 @pytest.mark.parametrize("overrides", [["model.pool=max", "model.activation=relu"], ["~scheduler"]])

@@ -1,20 +1,26 @@
-"""Errors the user can fix, reported as one line instead of a traceback."""
+"""Errors the user can fix, and the one line each is reported as instead of a traceback.
+
+Every layer raises them (config rules, data, checkpoints, the run machinery); only
+``runs.launch`` prints them, once, for the whole command.
+"""
 
 import errno
-import os
-import sys
-from contextlib import contextmanager
-from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-
-ONE_LINE = "LENETLAB_ONE_LINE_ERRORS"  # set by hydra_app.run_hydra_app, which prints errors itself
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 
 class UsageError(Exception):
     """Bad input (config, files, paths); the message says what is wrong and what to do."""
 
+
+# Hydra's own config errors: an unknown group choice or key, an override it cannot parse.
+HYDRA_CONFIG_ERRORS = (ConfigCompositionException, MissingConfigException, OverrideParseException)
 
 # Why a file could not be written and what to do, for the errors a user fixes outside lenetlab.
 UNWRITABLE = {
@@ -42,27 +48,44 @@ def unwritable_message(error: OSError, folder: str | None = None) -> str:
     return f"cannot write {where}: {reason}; {fix}, {elsewhere}"
 
 
-@contextmanager
-def exit_on_usage_error(run_dir: str | None = None):
-    """Print a UsageError, or a full-disk / read-only error, as one line and exit 2;
-    HYDRA_FULL_ERROR=1 shows the traceback.
+def one_line(error: BaseException, run_dir: str | None = None) -> str | None:
+    """The line to print for an error the user can fix, or None for anything else (a bug: its
+    traceback is what helps). ``run_dir``: the run's folder, named when the disk fills up."""
+    if isinstance(error, UsageError):
+        return str(error)
+    if isinstance(error, HYDRA_CONFIG_ERRORS):
+        return hydra_message(error)
+    if isinstance(error, InstantiationException) and isinstance(
+        error.__cause__, MisconfigurationException
+    ):  # Lightning refusing a combination of settings, e.g. trainer.accelerator=gpu without one
+        return f"{config_key(error)}: {error.__cause__}"
+    cause = unwritable_cause(error)
+    if cause is None:
+        return None
+    return unwritable_message(cause, run_dir)
 
-    Inside a multirun the error is raised instead: Hydra then records that one job as failed
-    (the sweep summary shows the line) and the other jobs still run. ``run_dir``: the run's
-    folder, named when the disk fills up; if it holds a last.ckpt, the line says how to resume.
-    """
-    try:
-        yield
-    except (UsageError, OSError) as error:
-        cause = None if isinstance(error, UsageError) else unwritable_cause(error)
-        if cause is None and not isinstance(error, UsageError):
-            raise
-        in_multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-        wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1" and ONE_LINE not in os.environ
-        if in_multirun or wants_traceback:
-            raise
-        message = unwritable_message(cause, run_dir) if cause else str(error)
-        if cause and run_dir and (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
-            message += f"; then continue with: python src/train.py resume={run_dir}"
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2) from None
+
+def config_key(error: InstantiationException) -> str:
+    """The config node Hydra failed to build (its message ends in 'full_key: trainer')."""
+    last = str(error).strip().splitlines()[-1]
+    return last.removeprefix("full_key: ") if last.startswith("full_key: ") else "config"
+
+
+def hydra_message(error: BaseException) -> str:
+    """Hydra's multi-line messages on one line; lists after a colon joined by commas."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if "Config search path:" in lines:
+        lines = lines[: lines.index("Config search path:")]
+    parts, items = [], None  # items: the lines listed after a line ending in ":"
+    for line in lines:
+        if items is not None:
+            items.append(line)
+            continue
+        parts.append(line)
+        if line.endswith(":"):
+            items = []
+    message = "; ".join(parts) + (" " + ", ".join(items) if items else "")
+    cause = error.__cause__
+    if isinstance(error, ConfigCompositionException) and cause is not None:
+        message += f" ({str(cause).splitlines()[0]})"
+    return message

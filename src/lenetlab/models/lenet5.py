@@ -18,19 +18,21 @@ Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits
 import torch
 from torch import nn
 
-from lenetlab.blocks import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
+from lenetlab.models.blocks import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "scaled_tanh": ScaledTanh}
-POOLS = ("avg", "max", "subsample")
-C3_CHOICES = ("full", "sparse")
-HEADS = ("linear", "rbf")
-INITS = ("auto", "lecun1998")
-NORMS = ("none", "batch")
-
-
-def check_choice(name: str, value: str, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(choices)}")
+# The parts of the network that are a choice, and the choices. LeNet5 checks its arguments
+# against this table and the config rules give model.<part> the same choices
+# (runs/config_checks.py), so a new part is an argument of LeNet5, an entry here and a line in
+# conf/model/lenet_tanh.yaml: LeNetModule passes it through and checkpoints save it.
+PARTS = {
+    "activation": tuple(ACTIVATIONS),
+    "pool": ("avg", "max", "subsample"),
+    "c3": ("full", "sparse"),
+    "head": ("linear", "rbf"),
+    "init": ("auto", "lecun1998"),
+    "norm": ("none", "batch"),
+}
 
 
 def pooling(kind: str, channels: int, activation: str) -> nn.Module:
@@ -53,13 +55,14 @@ class LeNet5(nn.Module):
         norm: str = "none",
         dropout: float = 0.0,
     ):
+        arguments = locals()
+        for part, choices in PARTS.items():
+            if arguments[part] not in choices:
+                raise ValueError(
+                    f"model.{part}={arguments[part]!r}: choose one of {', '.join(choices)}"
+                )
         super().__init__()
-        check_choice("activation", activation, tuple(ACTIVATIONS))
-        check_choice("pool", pool, POOLS)
-        check_choice("c3", c3, C3_CHOICES)
-        check_choice("head", head, HEADS)
-        check_choice("init", init, INITS)
-        check_choice("norm", norm, NORMS)
+        self.num_classes = num_classes
         act = ACTIVATIONS[activation]
         conv3 = SparseConv2d(6) if c3 == "sparse" else nn.Conv2d(6, 16, 5)
 

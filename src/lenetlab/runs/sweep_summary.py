@@ -27,15 +27,17 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from lenetlab.results import write_json_atomic, write_text_atomic
+from lenetlab.models.module import TEST_ACC, VAL_ACC_BEST
+from lenetlab.runs.files import write_json_atomic, write_text_atomic
+from lenetlab.runs.results import EPOCHS, WALL_TIME
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("job", "overrides", "status", "{metric}", "test/acc", "epochs", "wall_time_s", "error")
+COLUMNS = ("job", "overrides", "status", "{metric}", TEST_ACC, EPOCHS, WALL_TIME, "error")
 
 
 class SweepSummary(Callback):
-    def __init__(self, metric: str = "val/acc_best", mode: str = "max"):
+    def __init__(self, metric: str = VAL_ACC_BEST, mode: str = "max"):
         if mode not in ("max", "min"):
             raise ValueError(f"SweepSummary mode must be 'max' or 'min', got {mode!r}")
         self.metric = metric
@@ -58,7 +60,7 @@ class SweepSummary(Callback):
             "overrides": list(job_return.overrides or []),
             "status": "completed" if job_return.status == JobStatus.COMPLETED else "failed",
             "error": error,
-            "wall_time_s": round(time.monotonic() - self.job_started, 2),
+            WALL_TIME: round(time.monotonic() - self.job_started, 2),
         }
         write_json_atomic(Path(hydra_cfg.runtime.output_dir) / "job.json", record)
         write_summary(Path(hydra_cfg.sweep.dir), self.metric, self.mode)
@@ -105,9 +107,9 @@ def read_jobs(sweep_dir: Path, metric: str) -> list[dict]:
                 "overrides": " ".join(record["overrides"]),
                 "status": record["status"],
                 metric: metrics.get(metric),
-                "test/acc": metrics.get("test/acc"),
-                "epochs": metrics.get("epochs"),
-                "wall_time_s": record.get("wall_time_s", metrics.get("wall_time_s")),
+                TEST_ACC: metrics.get(TEST_ACC),
+                EPOCHS: metrics.get(EPOCHS),
+                WALL_TIME: record.get(WALL_TIME, metrics.get(WALL_TIME)),
                 "error": record.get("error"),
             }
         )
@@ -140,8 +142,8 @@ def seed_means(jobs: list[dict], metric: str) -> list[dict]:
         groups.setdefault(setting, []).append(job)
     rows = []
     for setting, members in groups.items():
-        row = {"setting": setting, "seeds": len(finite(members, "test/acc"))}
-        for key in (metric, "test/acc"):
+        row = {"setting": setting, "seeds": len(finite(members, TEST_ACC))}
+        for key in (metric, TEST_ACC):
             values = finite(members, key)
             row[f"{key} mean"] = statistics.fmean(values) if values else None
             row[f"{key} std"] = statistics.stdev(values) if len(values) > 1 else None

@@ -5,13 +5,15 @@ import time
 
 from lightning import Callback
 
+from lenetlab.models.module import TRAIN_ACC, TRAIN_LOSS_EPOCH, VAL_ACC
+
 log = logging.getLogger("lenetlab")
 
 
 class EpochLog(Callback):
     def __init__(
         self,
-        metrics: tuple[str, ...] = ("train/loss_epoch", "train/acc", "val/acc"),
+        metrics: tuple[str, ...] = (TRAIN_LOSS_EPOCH, TRAIN_ACC, VAL_ACC),
         log_file: str | None = None,
     ):
         self.metrics = metrics

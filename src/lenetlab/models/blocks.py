@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenetlab.digit_bitmaps import digit_prototypes
+from lenetlab.models.digit_bitmaps import digit_prototypes
 
 # Table I: the S2 maps (0-5) each of the 16 C3 maps takes input from.
 C3_TABLE = (

@@ -16,8 +16,22 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lenetlab.errors import UsageError
-from lenetlab.lenet5 import LeNet5
-from lenetlab.sdlm import SDLM, gauss_newton_diagonal
+from lenetlab.models.lenet5 import LeNet5
+from lenetlab.models.sdlm import SDLM, gauss_newton_diagonal
+
+# What the module logs; runs, callbacks and sweeps read the metrics by these names.
+TRAIN_LOSS_STEP = "train/loss_step"  # to the loggers, every log_every_n_steps
+TRAIN_LOSS = "train/loss"  # the progress bar's
+TRAIN_LOSS_EPOCH = "train/loss_epoch"
+TRAIN_ACC = "train/acc"
+VAL_LOSS = "val/loss"
+VAL_ACC = "val/acc"
+VAL_ACC_BEST = "val/acc_best"
+TEST_LOSS = "test/loss"
+TEST_ACC = "test/acc"
+EPOCHS_COMPLETED = "epochs_completed"
+# Logged every epoch during fit: what checkpoints and early stopping can watch.
+EPOCH_METRICS = (VAL_ACC, VAL_LOSS, TRAIN_ACC, TRAIN_LOSS_EPOCH)
 
 
 class TrainingDiverged(UsageError):
@@ -37,35 +51,30 @@ class PixelNormalization(nn.Module):
 
 
 class LeNetModule(LightningModule):
+    """``network``: the parts of LeNet5 (activation, pool, c3, head, ...; lenet5.PARTS), saved
+    with the rest in the checkpoint's hyperparameters.
+
+    ``grad_clip_norm``: clip the gradient norm at this value every step (unless
+    trainer.gradient_clip_val says otherwise). A network part may need it to learn at all: the
+    RBF head's gradients grow with the distance to its prototypes, and an unclipped step
+    saturates the scaled-tanh F6 (conf/model/lenet5_1998.yaml sets it).
+    """
+
     def __init__(
         self,
-        activation: str = "tanh",
-        pool: str = "avg",
-        num_classes: int = 10,
-        c3: str = "full",
-        head: str = "linear",
-        init: str = "auto",
-        norm: str = "none",
-        dropout: float = 0.0,
         rubbish_j: float | None = None,
+        grad_clip_norm: float | None = None,
         input_mean: float = 0.0,
         input_std: float = 1.0,
         channels_last: bool = True,
         optimizer: dict | None = None,
         scheduler: dict | None = None,
+        **network,
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.net = LeNet5(
-            activation,
-            pool,
-            num_classes,
-            c3=c3,
-            head=head,
-            init=init,
-            norm=norm,
-            dropout=dropout,
-        )
+        self.net = LeNet5(**network)
+        num_classes = self.net.num_classes
         if channels_last:  # oneDNN's and cuDNN's faster convolution layout
             self.net.to(memory_format=torch.channels_last)
         # Inputs are raw 0-255 pixels: the model normalises them itself, so an exported model
@@ -111,13 +120,13 @@ class LeNetModule(LightningModule):
         # computes and resets them at the epoch's end), and the step loss goes to the loggers
         # and the progress bar as often as the loggers write.
         if batch_idx == 0:
-            self.log("train/loss_epoch", self.train_loss, on_step=False, on_epoch=True)
-            self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+            self.log(TRAIN_LOSS_EPOCH, self.train_loss, on_step=False, on_epoch=True)
+            self.log(TRAIN_ACC, self.train_acc, on_step=False, on_epoch=True)
         if self.global_step % self.trainer.log_every_n_steps == 0:
             step_loss = loss.item()
             for logger in self.loggers:
-                logger.log_metrics({"train/loss_step": step_loss}, step=self.global_step)
-            self.log("train/loss", step_loss, prog_bar=True, logger=False)
+                logger.log_metrics({TRAIN_LOSS_STEP: step_loss}, step=self.global_step)
+            self.log(TRAIN_LOSS, step_loss, prog_bar=True, logger=False)
         return loss
 
     def _divergence_message(self, loss: torch.Tensor) -> str:
@@ -135,7 +144,7 @@ class LeNetModule(LightningModule):
 
     def on_train_epoch_end(self):
         # Also reaches the parent process of ddp_spawn, which sees callback_metrics only.
-        self.log("epochs_completed", float(self.current_epoch + 1), logger=False)
+        self.log(EPOCHS_COMPLETED, float(self.current_epoch + 1), logger=False)
 
     def on_train_epoch_start(self):
         optimizer = self.optimizers().optimizer
@@ -167,18 +176,24 @@ class LeNetModule(LightningModule):
 
     def validation_step(self, batch, batch_idx):
         loss, _ = self._shared_step(batch, self.val_acc)
-        self.log("val/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
-        self.log("val/acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, sync_dist=True)
+        self.log(VAL_ACC, self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
 
     def on_validation_epoch_end(self):
         self.val_acc_best(self.val_acc.compute())  # compute() syncs across DDP ranks
-        self.log("val/acc_best", self.val_acc_best.compute())
+        self.log(VAL_ACC_BEST, self.val_acc_best.compute())
 
     def test_step(self, batch, batch_idx):
         loss, logits = self._shared_step(batch, self.test_acc)
-        self.log("test/loss", loss, on_step=False, on_epoch=True, sync_dist=True)
-        self.log("test/acc", self.test_acc, on_step=False, on_epoch=True)
+        self.log(TEST_LOSS, loss, on_step=False, on_epoch=True, sync_dist=True)
+        self.log(TEST_ACC, self.test_acc, on_step=False, on_epoch=True)
         return logits  # on_test_batch_end's outputs (PredictionImages)
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None):  # fmt: skip
+        if gradient_clip_val is None and self.hparams.get("grad_clip_norm"):
+            gradient_clip_val, gradient_clip_algorithm = self.hparams.grad_clip_norm, "norm"
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer, params=self.parameters())

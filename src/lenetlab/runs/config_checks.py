@@ -1,7 +1,7 @@
 """Check a composed config's values before any data is read or model built: one line per
 mistake, naming the key, the value and what is allowed.
 
-Hydra itself rejects unknown groups, choices and keys (see ``hydra_app.run_hydra_app``); this
+Hydra itself rejects unknown groups, choices and keys (printed by ``runs.launch``); this
 catches values of the right key but the wrong type or range, e.g. ``trainer.max_epochs=ten``,
 ``data.batch_size=0``, ``optimizer.lr=-1``, ``data.val_fraction=1.5``, ``model.activation=tanhh``.
 """
@@ -11,9 +11,12 @@ from numbers import Real
 from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import DictConfig, OmegaConf
 
-from lenetlab.data import AUGMENTATIONS, SOURCES
+from lenetlab.data.datamodule import AUGMENTATIONS
+from lenetlab.data.sources import SOURCES
 from lenetlab.errors import UsageError
-from lenetlab.lenet5 import ACTIVATIONS, C3_CHOICES, HEADS, INITS, NORMS, POOLS
+from lenetlab.models.lenet5 import PARTS
+from lenetlab.models.module import EPOCH_METRICS
+from lenetlab.runs.results import RESULT_METRICS
 
 
 def whole(low: int):
@@ -40,10 +43,6 @@ BOOL = (lambda v: isinstance(v, bool), "true or false")
 POSITIVE = number(lambda v: v > 0, "a number > 0")
 NON_NEGATIVE = number(lambda v: v >= 0, "a number >= 0")
 FRACTION = number(lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
-# Metrics logged every epoch during fit (what checkpoints and early stopping can watch), and the
-# ones train.py returns when it ends.
-EPOCH_METRICS = ("val/acc", "val/loss", "train/acc", "train/loss_epoch")
-RESULT_METRICS = ("val/acc_best", "test/acc", "test/loss")
 
 # Every value key of every shipped config group, except UNCHECKED ones; a test holds this table
 # to the files in conf/ (tests/test_config_checks.py), so a new key needs a rule.
@@ -70,18 +69,14 @@ RULES = {
     "data.distortions.elastic_alpha": NON_NEGATIVE,
     "data.distortions.elastic_sigma": POSITIVE,
     # model
-    "model.activation": one_of(ACTIVATIONS),
-    "model.pool": one_of(POOLS),
-    "model.c3": one_of(C3_CHOICES),
-    "model.head": one_of(HEADS),
-    "model.init": one_of(INITS),
-    "model.norm": one_of(NORMS),
+    **{f"model.{part}": one_of(choices) for part, choices in PARTS.items()},
     "model.dropout": number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "model.num_classes": whole(2),
     "model.channels_last": BOOL,
     "model.input_mean": number(lambda v: True, "a number"),
     "model.input_std": POSITIVE,
     "model.rubbish_j": optional(POSITIVE),
+    "model.grad_clip_norm": optional(POSITIVE),
     # optimizer, scheduler
     "optimizer.lr": POSITIVE,
     "optimizer.weight_decay": NON_NEGATIVE,
@@ -145,7 +140,7 @@ RULES = {
 }
 
 # Keys with no rule: Hydra's instantiation keys, free-form names and paths (any string will do),
-# and values checked where they are used (resume.py checks resume=<run dir>).
+# and values checked where they are used (runs/resume.py checks resume=<run dir>).
 UNCHECKED_NAMES = {"_target_", "_convert_", "_recursive_", "dirpath", "filename", "log_file",
                    "save_dir", "name", "version"}  # fmt: skip
 UNCHECKED_KEYS = {"task_name", "resume", "data.data_dir", "model.optimizer", "model.scheduler",

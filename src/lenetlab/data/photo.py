@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from lenetlab.data import to_32x32
+from lenetlab.data.sources import to_32x32
 
 # dataset -> (frame, box the ink is scaled into, centre by centre of mass)
 GEOMETRY = {

@@ -10,6 +10,8 @@ import logging
 
 from lightning import Callback
 
+from lenetlab.models.module import VAL_ACC
+
 log = logging.getLogger("lenetlab")
 
 
@@ -19,10 +21,10 @@ class ChanceWatch(Callback):
         self.epochs_at_chance = 0
 
     def on_validation_end(self, trainer, pl_module):
-        accuracy = trainer.callback_metrics.get("val/acc")
+        accuracy = trainer.callback_metrics.get(VAL_ACC)
         if trainer.sanity_checking or accuracy is None:
             return
-        chance = 1.0 / pl_module.hparams.num_classes
+        chance = 1.0 / pl_module.net.num_classes
         at_chance = float(accuracy) < chance * (1 + self.margin)
         self.epochs_at_chance = self.epochs_at_chance + 1 if at_chance else 0
         if self.epochs_at_chance != self.patience:

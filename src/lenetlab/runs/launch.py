@@ -1,0 +1,101 @@
+"""The one wrapper every entry script runs in, Hydra's command line included:
+
+    def main(cfg: DictConfig) -> float | None: ...
+
+    if __name__ == "__main__":
+        launch(main, config_name="train")  # conf/train.yaml
+
+It makes a command keep the README's promises, for single runs and multiruns alike:
+``resume=<run dir>`` becomes that run's own config; every error a user can fix (a config mistake
+Hydra finds, a bad value, missing data, a full disk, a read-only folder) is one line on stderr and
+exit code 2; and a folder created for a run that never started is removed again. In a multirun a
+job's error fails that job only: Hydra records it (the sweep summary shows its line) and the
+other jobs run. ``HYDRA_FULL_ERROR=1`` shows the tracebacks instead of the line.
+"""
+
+import inspect
+import logging
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from lenetlab.errors import one_line, unwritable_cause
+from lenetlab.runs.resume import last_checkpoint, resume_command_line
+from lenetlab.runs.run_dirs import RunDirs
+
+
+def launch(main: Callable[[DictConfig], object], config_name: str) -> None:
+    """Run ``main`` as Hydra's task function on ``conf/<config_name>.yaml`` (conf/ beside the
+    folder of the script that defines ``main``)."""
+    show_tracebacks = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors instead of printing them
+    run_dirs = RunDirs()
+    run_dirs.register_resolvers()  # before Hydra composes the config
+    silence_library_noise()
+    threading.excepthook = quiet_unwritable_thread_errors
+    script = Path(inspect.getfile(main)).resolve()
+    conf_dir = script.parents[1] / "conf"
+
+    def job(cfg: DictConfig):
+        try:
+            return main(cfg)
+        except Exception as error:
+            if HydraConfig.get().mode == RunMode.MULTIRUN:
+                raise  # this job failed, the sweep goes on
+            # Stopped here, before Hydra prints "Error executing job" above the line.
+            run_dir = HydraConfig.get().runtime.output_dir
+            stop(error, RunDirs([Path(run_dir)]), run_dir, show_tracebacks)
+
+    job.__module__ = script.stem  # Hydra names the job, and its log file, after this module
+    try:
+        sys.argv, resumed = resume_command_line(sys.argv)
+    except Exception as error:
+        stop(error, run_dirs, None, show_tracebacks)
+    try:
+        hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=config_name)(job)()
+    except Exception as error:  # before or around the jobs: composing, the run folder, a sweep
+        stop(error, run_dirs, resumed or run_dirs.last, show_tracebacks)
+    except BaseException as stop_signal:  # Ctrl-C, SystemExit: no line to print, no empty folder
+        run_dirs.discard_unused(stop_signal)
+        raise
+
+
+def stop(error: Exception, run_dirs: RunDirs, run_dir: str | None, show_traceback: bool):
+    """Remove the folders the failed command leaves unused, then print the error's one line and
+    exit 2; raise ``error`` instead if it is not one a user can fix (a bug)."""
+    run_dirs.discard_unused(error)
+    message = one_line(error, run_dir)
+    if message is None or show_traceback:
+        raise error
+    if unwritable_cause(error) and run_dir and last_checkpoint(run_dir).is_file():
+        message += f"; then continue with: python src/train.py resume={run_dir}"
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
+def silence_library_noise() -> None:
+    """Third-party messages that say nothing about the user's run."""
+    # TensorBoard draws the model graph with torch.jit.trace, which torch 2.14 deprecates.
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace(_method)?` is deprecated")
+    # Lightning 2.6 calls a torch.utils._pytree API that torch 2.14 deprecates, once per fit.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # In-process loading is deliberate (a batch is one tensor gather), not a bottleneck.
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # Advertisements printed at every Trainer start.
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(lambda record: "💡 Tip" not in record.getMessage())
+
+
+def quiet_unwritable_thread_errors(args) -> None:
+    """A full disk stops TensorBoard's writer thread too; the main thread meets the same error
+    at its next flush and prints the one line, so the thread's traceback is left out."""
+    if unwritable_cause(args.exc_value) is None:
+        threading.__excepthook__(args)

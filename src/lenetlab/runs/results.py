@@ -1,0 +1,75 @@
+"""What a finished run leaves behind: metrics.json, and TensorBoard's HPARAMS with real metrics."""
+
+import logging
+from pathlib import Path
+
+import torch
+from lightning import Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from lenetlab.models.module import EPOCHS_COMPLETED, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
+from lenetlab.runs.files import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+# metrics.json's keys besides the metrics themselves (the sweep summary reads them too).
+EPOCHS = "epochs"
+WALL_TIME = "wall_time_s"
+# The metrics a run ends with: metrics.json, TensorBoard's HPARAMS, what sweepers optimise.
+RESULT_METRICS = (VAL_ACC_BEST, TEST_ACC, TEST_LOSS)
+# Config groups whose values are a run's hyperparameters in TensorBoard's HPARAMS tab.
+HPARAM_GROUPS = ("model", "optimizer", "scheduler", "data")
+HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
+
+
+def fit_metrics(trainer: Trainer) -> dict:
+    """What fitting reached: the best validation accuracy, the epochs completed, the threads."""
+    metrics = scalar_metrics(trainer, [VAL_ACC_BEST])
+    metrics[EPOCHS] = int(trainer.callback_metrics.get(EPOCHS_COMPLETED, 0))
+    metrics["torch_threads"] = torch.get_num_threads()
+    return metrics
+
+
+def test_metrics(trainer: Trainer, tested: str | None) -> dict:
+    """The test's accuracy and loss, and which checkpoint they are of."""
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    metrics = scalar_metrics(trainer, [TEST_ACC, TEST_LOSS])
+    return metrics | {"best_checkpoint": best, "tested_checkpoint": tested or ""}
+
+
+def scalar_metrics(trainer: Trainer, names) -> dict[str, float]:
+    """The named metrics the trainer last logged, as floats (absent ones left out)."""
+    logged = trainer.callback_metrics
+    return {name: float(logged[name]) for name in names if name in logged}
+
+
+def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
+    """metrics.json in the run folder, and the run's hyperparameters with its final metrics in
+    TensorBoard; written by rank 0 only."""
+    if not trainer.is_global_zero:
+        return
+    final = {name: metrics[name] for name in RESULT_METRICS if name in metrics}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(run_hparams(cfg), metrics=final, step=trainer.global_step)
+            logger.finalize("success")
+    path = Path(cfg.paths.output_dir) / "metrics.json"
+    write_json_atomic(path, metrics)
+    log.info("metrics: %s (saved to %s)", metrics, path)
+
+
+def run_hparams(cfg: DictConfig) -> dict:
+    """The hyperparameters that tell runs apart: ``{"model/activation": "tanh", ...}``."""
+    hparams = {"seed": cfg.seed}
+    for group in HPARAM_GROUPS:
+        node = cfg.get(group)
+        values = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+        if group in ("optimizer", "scheduler"):  # e.g. optimizer: SGD, scheduler: none
+            hparams[group] = values.get("_target_", "none").rsplit(".", 1)[-1]
+        for key, value in values.items():
+            if not key.startswith("_") and key not in HPARAM_SKIP and not isinstance(value, dict):
+                hparams[f"{group}/{key}"] = value
+    hparams["trainer/max_epochs"] = cfg.trainer.max_epochs
+    hparams["trainer/precision"] = str(cfg.trainer.precision)
+    return hparams

@@ -1,0 +1,65 @@
+"""The run's Trainer: cfg.trainer with the callbacks and loggers of their config groups, on the
+devices this job may use, once the disk is known to have room for what it will write."""
+
+import logging
+from pathlib import Path
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning import LightningModule, Trainer
+from omegaconf import DictConfig
+
+from lenetlab.runs.files import bytes_a_run_writes, check_free_space
+
+log = logging.getLogger("lenetlab")
+
+
+def build_trainer(cfg: DictConfig, model: LightningModule) -> Trainer:
+    check_free_space(cfg.paths.output_dir, bytes_a_run_writes(model, cfg.trainer.max_epochs))
+    # TensorBoard draws the graph with a jit trace, which cannot trace a compiled model.
+    no_graph = {"log_graph": False} if cfg.compile else {}
+    loggers = [instantiate(node, **no_graph) for node in entries(cfg.get("logger"))]
+    return instantiate(
+        cfg.trainer,
+        devices=devices_for_job(cfg.trainer),
+        callbacks=[instantiate(node) for node in entries(cfg.get("callbacks"))],
+        logger=loggers or False,
+    )
+
+
+def entries(group: DictConfig | None) -> list[DictConfig]:
+    """The configs of a dict-of-configs group (callbacks, logger); entries set to null are off."""
+    return [node for node in (group or {}).values() if node is not None]
+
+
+def devices_for_job(trainer_cfg: DictConfig):
+    """``trainer.devices``, except for a single-GPU job of a joblib sweep: ``[job number % GPU
+    count]``, as joblib's jobs run side by side and would otherwise all train on cuda:0.
+
+    CPU threads need nothing here: joblib's loky workers start with OMP_NUM_THREADS set to
+    cores // n_jobs, so torch in each job uses its share.
+    """
+    devices = trainer_cfg.devices
+    if not HydraConfig.initialized() or devices not in (1, "1"):
+        return devices
+    hydra_cfg = HydraConfig.get()
+    on_gpu = trainer_cfg.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    parallel = str(hydra_cfg.launcher.get("_target_", "")).endswith("JoblibLauncher")
+    if not (parallel and on_gpu):
+        return devices
+    return [int(hydra_cfg.job.num) % torch.cuda.device_count()]
+
+
+def checkpoint_to_test(trainer: Trainer, which: str) -> str | None:
+    """The checkpoint file the test reads: ``best`` (by validation accuracy) or ``last``; None
+    (test the weights as they are) when there is none, as after fast_dev_run."""
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is not None and checkpoint.dirpath:
+        best = checkpoint.best_model_path
+        path = best if which == "best" else str(Path(checkpoint.dirpath) / "last.ckpt")
+        if path and Path(path).is_file():
+            return path
+    log.warning("No %s checkpoint (fast_dev_run or checkpointing off): testing the last weights.",
+                which)  # fmt: skip
+    return None
