@@ -24,6 +24,11 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
     assert trained.returncode == 0, trained.stderr
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert "48,120" in trained.stdout  # the layer table
+    # A start without library noise: the graph is drawn without jit's deprecation warnings, and
+    # Lightning's advertisement is left out.
+    output = trained.stdout + trained.stderr
+    assert "FutureWarning" not in output and "is deprecated" not in output
+    assert "Tip" not in output and "litlogger" not in output
     metrics = json.loads((run_dir / "metrics.json").read_text())
 
     eval_dir = tmp_path / "eval"

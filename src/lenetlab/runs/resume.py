@@ -7,11 +7,11 @@ any further overrides (``resume=<dir> trainer.max_epochs=20``). train.py then fi
 steps all carry on.
 """
 
+import importlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from lenetlab.errors import UsageError
@@ -49,14 +49,20 @@ def check_classes_exist(config: DictConfig, run_dir: Path) -> None:
     """A run saved by an older lenetlab may name classes that have moved since
     (``lenetlab.module.LeNetModule``): say so in one line instead of failing mid-start."""
     for name in targets(OmegaConf.to_container(config, resolve=False)):
-        try:
-            get_object(name)
-        except Exception:  # ImportError, AttributeError: Hydra wraps them
+        if not importable(name):
             raise UsageError(
                 f"resume={run_dir}: this run was saved by an older lenetlab (its config names "
                 f"{name}, which no longer exists), so it cannot be continued; start a new run, or "
                 "test its checkpoints with python src/eval.py ckpt_path=<run>/checkpoints/last.ckpt"
-            ) from None
+            )
+
+
+def importable(path: str) -> bool:
+    module, _, name = path.rpartition(".")
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
 
 
 def targets(node) -> Iterator[str]:
