@@ -1,0 +1,166 @@
+"""The README is a contract: every `python src/...` command shown in README.md and docs/guide.md
+is run here in a fast form, so a documented command that no longer parses, composes or runs fails
+the suite.
+
+Each command is parsed by Hydra and every job of it composed (a sweep's jobs all, from its comma
+lists), its values checked by the config rules, and then run on the fixture data: train.py's first
+job with ``trainer.fast_dev_run=true``, eval/predict/export on a checkpoint trained here,
+summarize.py on a sweep folder, ``resume=`` through the real command line. What needs hardware
+this machine lacks (a GPU, several devices, a SLURM cluster) is composed, not run.
+"""
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import instantiate
+from omegaconf import OmegaConf, open_dict
+from PIL import Image
+
+import eval as eval_script
+import export as export_script
+import predict as predict_script
+import summarize
+import train as train_script
+from conftest import REPO, compose_config, quiet_train_config, run_script
+from lenetlab.runs.config_checks import check_config
+
+DOCUMENTS = [REPO / "README.md", REPO / "docs" / "guide.md"]
+COMMAND = re.compile(r"^ {4}(python src/\w+\.py.*)$")
+
+
+def documented_commands() -> list:
+    commands = []
+    for document in DOCUMENTS:
+        for number, line in enumerate(document.read_text().splitlines(), start=1):
+            match = COMMAND.match(line)
+            if match:
+                words = shlex.split(match.group(1), comments=True)
+                commands.append(pytest.param(words, id=f"{document.name}:{number}"))
+    return commands
+
+
+COMMANDS = documented_commands()
+
+
+def test_the_documents_show_the_commands_users_type():
+    shown = {" ".join(p.values[0]) for p in COMMANDS}
+    assert "python src/train.py model=lenet_tanh trainer.accelerator=gpu" in shown
+    sweep = "-m model=lenet_sigmoid,lenet_tanh,lenet_relu data=mnist,fashion_mnist"
+    assert f"python src/train.py {sweep}" in shown
+    assert len(COMMANDS) >= 25
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir) -> Path:
+    """A run folder of one epoch on the MNIST fixture: the `outputs/<run>` of the documents."""
+    run_dir = tmp_path_factory.mktemp("run")
+    quiet = ["trainer.max_epochs=1", "data.batch_size=64", "callbacks.model_summary=null"]
+    cfg = quiet_train_config(data_dir, run_dir, *quiet)
+    train_script.train(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    (run_dir / ".hydra").mkdir()
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")  # as Hydra saves a run's config
+    return run_dir
+
+
+def sweep_dir(root: Path) -> Path:
+    """A multirun folder with two finished jobs, for summarize.py."""
+    for job, accuracy in enumerate([0.5, 0.9]):
+        job_dir = root / "multirun" / f"{job}_seed={job}"
+        (job_dir / ".hydra").mkdir(parents=True)
+        OmegaConf.save({"optimized_metric": "val/acc_best"}, job_dir / ".hydra" / "config.yaml")
+        OmegaConf.save([f"seed={job}"], job_dir / ".hydra" / "overrides.yaml")
+        (job_dir / "metrics.json").write_text(f'{{"val/acc_best": {accuracy}}}')
+    return root / "multirun"
+
+
+def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> list[str]:
+    """The documents' placeholders (<run>, ..., my_digit.png) made real."""
+    checkpoint = str(run_dir / "checkpoints" / "best.ckpt")
+    digit = tmp_path / "my_digit.png"
+    ink = torch.zeros(28, 28, dtype=torch.uint8)
+    ink[6:22, 12:16] = 255  # a "1"
+    Image.fromarray(ink.numpy()).save(digit)
+    (tmp_path / "photos").mkdir(exist_ok=True)
+    shutil.copy(digit, tmp_path / "photos" / "seven.png")
+    real = []
+    for word in words:
+        key, _, value = word.partition("=")
+        if key == "ckpt_path":
+            value = checkpoint
+        elif key == "resume":
+            value = str(shutil.copytree(run_dir, tmp_path / "resumed", dirs_exist_ok=True))
+        elif key == "inputs":
+            value = value.replace("my_digit.png", str(digit)).replace(
+                "photos/", f"{tmp_path}/photos"
+            )
+        elif key == "output":
+            value = str(tmp_path / Path(value).name)
+        elif key == "data.data_dir":
+            value = str(data_dir)
+        elif word.startswith("outputs/multirun"):
+            word = str(sweep_dir(tmp_path))
+        real.append(f"{key}={value}" if "=" in word else word)
+    return real
+
+
+def jobs(overrides: list[str]) -> list[list[str]]:
+    """Every job of a command line: one for a single run, each combination for a sweep."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    return [job for batch in batches for job in batch]
+
+
+def needs_missing_hardware(overrides: list[str]) -> bool:
+    given = dict(o.split("=", 1) for o in overrides if "=" in o)
+    on_gpu = given.get("trainer.accelerator") in ("gpu", "cuda")
+    several = given.get("trainer.devices", "1") not in ("1", "auto")
+    cluster = "slurm" in given.get("hydra/launcher", "")
+    return (on_gpu or several) and not torch.cuda.is_available() or cluster
+
+
+@pytest.mark.parametrize("words", COMMANDS)
+def test_documented_command(words, trained, tmp_path, data_dir):
+    script = Path(words[1]).stem
+    words = fill_in(words[2:], trained, tmp_path, data_dir)
+    if script == "summarize":
+        assert summarize.main(words) == 0
+        return
+    if any(word.startswith("resume=") for word in words):  # the real command line rewrites it
+        result = run_script("train.py", *words, "trainer.enable_progress_bar=false")
+        assert result.returncode == 0, result.stderr
+        return
+    overrides = [word for word in words if word != "-m"]
+    local = [f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", "data.download=false"]
+    configs = [compose_config(script, [*job, *local], tmp_path / "run") for job in
+               jobs(overrides)]  # fmt: skip
+    for cfg in configs:
+        if script == "train":
+            check_config(cfg)
+            instantiate(cfg.data), instantiate(cfg.model)
+    if needs_missing_hardware(overrides):
+        return  # composed and checked; running it needs a GPU or a cluster
+    first = jobs(overrides)[0]
+    if script == "train":
+        fast = ["trainer.fast_dev_run=true", "trainer.enable_progress_bar=false",
+                "++callbacks.progress_bar=null", "++callbacks.model_summary=null"]  # fmt: skip
+        cfg = compose_config("train", [*first, *local, *fast], tmp_path / "run")
+        assert "test/acc" in train_script.train(cfg)
+    elif script == "eval":
+        cfg = compose_config("eval", [*first, *local, "trainer.enable_progress_bar=false"],
+                             tmp_path / "eval")  # fmt: skip
+        assert eval_script.evaluate(cfg)["test/acc"] > 0
+    elif script == "predict":
+        predict_script.main(compose_config("predict", [*first, *local], tmp_path / "predict"))
+    elif script == "export":
+        cfg = compose_config("export", [*first, *local, "check_images=16"], tmp_path)
+        assert export_script.export(cfg)["max_abs_diff"] < 1e-3
+    else:
+        pytest.fail(f"no fast form for src/{script}.py: add one here")
