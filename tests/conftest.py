@@ -56,6 +56,7 @@ def run_script(script: str, *args: str, timeout: int = 300) -> subprocess.Comple
         text=True,
         timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+        start_new_session=True,  # its own process group, as a terminal gives a command
     )
 
 
@@ -70,3 +71,35 @@ def train_config(tmp_path, data_dir):
         )
 
     return make
+
+
+def assert_one_line(result, *parts):
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("error:") == 1
+    for part in parts:
+        assert part in line
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Factory: a fresh tmpfs of the given size (optionally read-only) mounted under tmp_path;
+    the test is skipped where mounting is not allowed (CI runs as root, where chmod cannot make
+    a folder read-only, but mount can)."""
+    mounted = []
+
+    def mount(size: str, read_only: bool = False):
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                              capture_output=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)

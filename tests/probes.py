@@ -1,9 +1,14 @@
 """Test-only Lightning callbacks that record what happened inside a run (also in DDP ranks)."""
 
 import json
+import os
+import signal
 from pathlib import Path
 
+import torch
 from lightning import Callback
+
+from lenetlab.errors import UsageError
 
 
 class RankMetrics(Callback):
@@ -31,18 +36,48 @@ class DtypeProbe(Callback):
         first_conv.register_forward_hook(lambda m, i, out: DtypeProbe.seen.add(out.dtype))
 
 
-class SignalAt(Callback):
-    """Sends this process a signal in the middle of an epoch (a kill or a Ctrl-C)."""
+def at(trainer, epoch: int, rank: int | None) -> bool:
+    """Is this the epoch (and the rank: None for every rank) a probe acts in?"""
+    return trainer.current_epoch == epoch and rank in (None, trainer.global_rank)
 
-    def __init__(self, epoch: int, batch: int, signal: str):
+
+class SignalAt(Callback):
+    """Sends a signal in the middle of an epoch (a kill or a Ctrl-C): to this process, or with
+    ``group=true`` to its whole process group, as a terminal sends Ctrl-C to a command."""
+
+    def __init__(self, epoch: int, batch: int, signal: str, rank: int | None = 0,
+                 group: bool = False):  # fmt: skip
         self.epoch, self.batch, self.signal = epoch, batch, signal
+        self.rank, self.group = rank, group
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
-            import os
-            import signal
+        if at(trainer, self.epoch, self.rank) and batch_idx == self.batch:
+            number = getattr(signal, self.signal)
+            os.killpg(os.getpgid(0), number) if self.group else os.kill(os.getpid(), number)
 
-            os.kill(os.getpid(), getattr(signal, self.signal))
+
+class NanAt(Callback):
+    """Makes the weights NaN in one rank before batch ``batch`` of epoch ``epoch``: a loss that
+    diverges in one process of a DDP run."""
+
+    def __init__(self, epoch: int, batch: int, rank: int = 0):
+        self.epoch, self.batch, self.rank = epoch, batch, rank
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.batch and at(trainer, self.epoch, self.rank):
+            with torch.no_grad():
+                next(pl_module.parameters()).fill_(float("nan"))
+
+
+class UsageErrorAt(Callback):
+    """Raises a UsageError in one rank mid-epoch: bad input met by one process only."""
+
+    def __init__(self, epoch: int, batch: int, rank: int, message: str):
+        self.epoch, self.batch, self.rank, self.message = epoch, batch, rank, message
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.batch and at(trainer, self.epoch, self.rank):
+            raise UsageError(self.message)
 
 
 class FillDiskAt(Callback):

@@ -3,14 +3,13 @@
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import train as train_script
-from conftest import run_script
+from conftest import assert_one_line, run_script
 from lenetlab.models.module import LeNetModule, TrainingDiverged
 from lenetlab.runs.run_dirs import RunDirs
 
@@ -214,43 +213,11 @@ def test_training_stuck_at_chance_is_reported_and_optionally_stopped(train_confi
     assert metrics["epochs"] == (2 if stop else 5)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """Factory: a fresh tmpfs of the given size (optionally read-only) mounted under tmp_path;
-    the test is skipped where mounting is not allowed (CI runs as root, where chmod cannot make
-    a folder read-only, but mount can)."""
-    mounted = []
-
-    def mount(size: str, read_only: bool = False):
-        point = tmp_path / f"disk{len(mounted)}"
-        point.mkdir()
-        options = f"size={size}" + (",ro" if read_only else "")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
-                              capture_output=True)  # fmt: skip
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in mounted:
-        subprocess.run(["umount", str(point)], check=True)
-
-
 def fast_run_into(data_dir, log_dir, *overrides):
     return train_cli(
         f"paths.data_dir={data_dir}", "data.download=false", f"paths.log_dir={log_dir}",
         "trainer.enable_progress_bar=false", "callbacks.progress_bar=null", *overrides,
     )  # fmt: skip
-
-
-def assert_one_line(result, *parts):
-    assert result.returncode == 2, result.stderr
-    line = result.stderr.splitlines()[-1]
-    assert line.startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.count("error:") == 1
-    for part in parts:
-        assert part in line
 
 
 def test_read_only_output_folder_is_one_line_and_leaves_nothing(data_dir, small_disk):

@@ -5,12 +5,14 @@ import csv
 import json
 import math
 import os
+import threading
 from pathlib import Path
 
 import joblib
 import pytest
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -22,9 +24,10 @@ from werkzeug.wrappers import Response
 from conftest import run_script
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.errors import UsageError
+from lenetlab.runs import devices
 from lenetlab.runs.run_dirs import job_dirname
 from lenetlab.runs.sweep_summary import sorted_jobs, write_summary
-from lenetlab.runs.trainer import devices_for_job
+from lenetlab.runs.trainer import build_trainer
 from probes import DtypeProbe
 from train import train
 
@@ -219,18 +222,43 @@ def test_a_usage_error_fails_only_its_job_in_a_multirun(tmp_path, data_dir):
     assert rows["1"]["status"] == "completed"  # the sweep went on after the failed job
 
 
-def test_parallel_joblib_jobs_spread_over_gpus(train_config, monkeypatch):
-    cfg = train_config("hydra/launcher=joblib", "trainer.accelerator=auto")
+class RecordedTrainer:
+    """Stands in for lightning.Trainer where the GPUs are faked: keeps what it was given."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+def trainer_devices(cfg) -> list[int] | int:
+    """The ``devices`` build_trainer hands the Trainer for this config's job."""
+    cfg.trainer._target_ = "test_sweeps.RecordedTrainer"
+    return build_trainer(cfg, instantiate(cfg.model)).kwargs["devices"]
+
+
+@pytest.mark.parametrize(("gpus", "per_job"), [(2, 1), (4, 2), (8, 4)])
+def test_parallel_joblib_jobs_get_disjoint_gpus(train_config, monkeypatch, gpus, per_job):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    set_hydra(cfg, **{"job.num": 3})
-    assert devices_for_job(cfg.trainer) == [1]
-    cfg.trainer.devices = 2  # a DDP job keeps what it asked for
-    assert devices_for_job(cfg.trainer) == 2
-    cpu = train_config("hydra/launcher=joblib")  # trainer.accelerator=cpu
-    assert devices_for_job(cpu.trainer) == 1
-    basic = train_config("trainer.accelerator=auto")
-    assert devices_for_job(basic.trainer) == 1
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "FakeGPU")
+    running = []  # the GPU claims of the jobs that have not ended
+
+    def start_job(number: int) -> list[int]:
+        monkeypatch.setattr(devices, "_claimed", {})  # a joblib worker of its own
+        ddp = ["trainer=ddp", f"trainer.devices={per_job}"] if per_job > 1 else []
+        cfg = train_config("hydra/launcher=joblib", "trainer.accelerator=gpu", *ddp)
+        set_hydra(cfg, **{"job.num": number, "runtime.output_dir": str(cfg.paths.output_dir)})
+        got = trainer_devices(cfg)
+        running.append(next(iter(devices._claimed.values()))[0])
+        return got
+
+    first, second = start_job(0), start_job(1)
+    assert len(first) == len(second) == per_job
+    assert set(first).isdisjoint(second) and set(first + second) <= set(range(gpus))
+    # A third job while both run (joblib's n_jobs above what the GPUs hold): it waits for a
+    # free slot instead of sharing one, and takes the GPUs of the job that ended.
+    threading.Timer(1.0, running[0].release).start()
+    assert start_job(2) == first
+    assert trainer_devices(train_config("trainer.accelerator=cpu")) == 1  # not a joblib sweep
 
 
 def test_slurm_preset_is_the_submitit_slurm_launcher(train_config):
@@ -388,5 +416,5 @@ def test_ddp_multirun_runs_each_job_once(tmp_path, data_dir):
     assert (
         result.stdout.count("Starting with 2 processes")
         + result.stderr.count("Starting with 2 processes")
-        == 4
-    )  # fit and test of each job; a re-run sweep in the children would show more
+        == 2
+    )  # one process group per job; a re-run sweep in the children would show more

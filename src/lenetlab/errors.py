@@ -5,6 +5,7 @@ Every layer raises them (config rules, data, checkpoints, the run machinery); on
 """
 
 import errno
+import os
 
 from hydra.errors import (
     ConfigCompositionException,
@@ -13,6 +14,9 @@ from hydra.errors import (
     OverrideParseException,
 )
 from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+# The user's own choice, read before runs.launch sets the variable for Hydra's sake.
+TRACEBACKS_ASKED = os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
 class UsageError(Exception):

@@ -13,10 +13,14 @@ class CheckpointOnInterrupt(Callback):
         checkpoint = trainer.checkpoint_callback
         if not isinstance(exception, KeyboardInterrupt) or not trainer.training:
             return
-        if checkpoint is None or checkpoint.dirpath is None:
+        if checkpoint is None or checkpoint.dirpath is None or not trainer.is_global_zero:
             return
         path = Path(checkpoint.dirpath) / "last.ckpt"  # what resume=<run dir> starts from
-        trainer.save_checkpoint(path)  # written to a temporary file, then renamed
+        # Rank 0 alone: trainer.save_checkpoint would wait at a barrier for DDP ranks that the
+        # same Ctrl-C stopped, perhaps inside a collective. Written to a temporary file, then
+        # renamed (AtomicCheckpointIO).
+        contents = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+        trainer.strategy.checkpoint_io.save_checkpoint(contents, path)
         run_dir = path.parent.parent
         log.warning(
             "interrupted at epoch %d, step %d; saved %s. Continue with: "

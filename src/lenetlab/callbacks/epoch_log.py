@@ -14,26 +14,13 @@ class EpochLog(Callback):
     def __init__(
         self,
         metrics: tuple[str, ...] = (TRAIN_LOSS_EPOCH, TRAIN_ACC, VAL_ACC),
-        log_file: str | None = None,
     ):
         self.metrics = metrics
-        self.log_file = log_file
         self.epoch_started = 0.0
         self.lr = float("nan")
 
-    def setup(self, trainer, pl_module, stage):
-        # Processes started by ddp_spawn have no logging set up (Hydra configured the parent):
-        # rank 0 logs to the console and appends to the run's log file as the parent does.
-        if not trainer.is_global_zero or logging.getLogger().handlers:
-            return
-        handlers = [logging.StreamHandler()]
-        if self.log_file:
-            handlers.append(logging.FileHandler(self.log_file))
-        logging.basicConfig(
-            format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
-            level=logging.INFO,
-            handlers=handlers,
-        )
+    def on_train_start(self, trainer, pl_module):
+        self.on_train_epoch_start(trainer, pl_module)  # resumed mid-epoch: no epoch start hook
 
     def on_train_epoch_start(self, trainer, pl_module):
         self.epoch_started = time.monotonic()
@@ -42,9 +29,11 @@ class EpochLog(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module):
         # Runs after validation: the epoch's train and val metrics are both logged by now.
-        if trainer.sanity_checking or not trainer.is_global_zero:
+        if trainer.sanity_checking:
             return
-        logged = trainer.callback_metrics
+        logged = trainer.callback_metrics  # in every rank: computing it syncs the epoch metrics
+        if not trainer.is_global_zero:
+            return
         values = " ".join(
             f"{name} {float(logged[name]):.4f}" for name in self.metrics if name in logged
         )

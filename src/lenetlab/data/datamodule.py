@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
@@ -103,8 +104,12 @@ class DigitsDataModule(LightningDataModule):
         reason = "data.download=false"
         if self.hparams.download:
             # torchvision prints a line per failed mirror; keep only the final error.
+            # Every SLURM task, and every parallel job, runs this: one downloads at a time, and
+            # the others find the files there once they get the lock.
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(self.data_dir / f".{self.source.folder}.download.lock")
             try:
-                with contextlib.redirect_stdout(io.StringIO()):
+                with lock, contextlib.redirect_stdout(io.StringIO()):
                     for train in (True, False):
                         self.source.reader(self.data_dir, train=train, download=True)
                 return

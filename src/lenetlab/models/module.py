@@ -86,8 +86,11 @@ class LeNetModule(LightningModule):
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
-        self.val_acc_best = MaxMetric()
+        # Updated with val_acc's synced value: the same in every DDP rank, so never synced itself
+        # (which also lets rank 0 save a checkpoint alone, as on Ctrl-C).
+        self.val_acc_best = MaxMetric(sync_on_compute=False)
         self.restored_val_acc_best = None
+        self.loss_diverged = torch.tensor(False)  # a NaN or infinite loss since the last check
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""
@@ -112,8 +115,9 @@ class LeNetModule(LightningModule):
 
     def training_step(self, batch, batch_idx):
         loss, _ = self._shared_step(batch, self.train_acc)
-        if not torch.isfinite(loss):  # stop before the weights, and the next checkpoint, turn NaN
-            raise TrainingDiverged(self._divergence_message(loss.detach()))
+        # Noted on the device, read where the host waits anyway (steps that log, the epoch's
+        # end): reading it here would stall a GPU's queue every step.
+        self.loss_diverged = self.loss_diverged | ~torch.isfinite(loss.detach())
         self.train_loss.update(loss.detach())
         # Each self.log call costs Lightning about a millisecond, a tenth of a LeNet-5 step on a
         # CPU, so none is made per step: the epoch metrics are registered once (Lightning
@@ -123,28 +127,43 @@ class LeNetModule(LightningModule):
             self.log(TRAIN_LOSS_EPOCH, self.train_loss, on_step=False, on_epoch=True)
             self.log(TRAIN_ACC, self.train_acc, on_step=False, on_epoch=True)
         if self.global_step % self.trainer.log_every_n_steps == 0:
+            self.stop_if_diverged()
             step_loss = loss.item()
             for logger in self.loggers:
                 logger.log_metrics({TRAIN_LOSS_STEP: step_loss}, step=self.global_step)
             self.log(TRAIN_LOSS, step_loss, prog_bar=True, logger=False)
         return loss
 
-    def _divergence_message(self, loss: torch.Tensor) -> str:
+    def on_validation_start(self):
+        self.stop_if_diverged()  # before validation ends in a checkpoint of NaN weights
+
+    def on_train_epoch_end(self):
+        self.stop_if_diverged()  # runs without validation save their checkpoint after this
+        self.log(EPOCHS_COMPLETED, float(self.current_epoch + 1), logger=False, sync_dist=True)
+
+    def stop_if_diverged(self) -> None:
+        """Raise TrainingDiverged if a loss since the last check was NaN or infinite, in every
+        DDP rank at once (any rank's loss counts), so that all of them stop together."""
+        if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
+            return
+        diverged = self.trainer.strategy.reduce_boolean_decision(
+            bool(self.loss_diverged), all=False
+        )
+        if diverged:
+            raise TrainingDiverged(self._divergence_message())
+
+    def _divergence_message(self) -> str:
         lr = self.trainer.optimizers[0].param_groups[0]["lr"]
         checkpoint = self.trainer.checkpoint_callback
         last = Path(checkpoint.dirpath) / "last.ckpt" if checkpoint and checkpoint.dirpath else None
         kept = f"the last good checkpoint is kept: {last}" if last and last.is_file() else None
         kept = kept or "no checkpoint was saved"
         return (
-            f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch + 1}, "
-            f"step {self.global_step}. The usual cause is a learning rate too high for this model "
-            f"(now {lr:.3g}): lower optimizer.lr, or clip gradients with "
-            f"trainer.gradient_clip_val=1.0; {kept}"
+            f"training diverged: the loss became NaN or infinite by epoch "
+            f"{self.current_epoch + 1}, step {self.global_step}. The usual cause is a learning "
+            f"rate too high for this model (now {lr:.3g}): lower optimizer.lr, or clip gradients "
+            f"with model.grad_clip_norm=1.0; {kept}"
         )
-
-    def on_train_epoch_end(self):
-        # Also reaches the parent process of ddp_spawn, which sees callback_metrics only.
-        self.log(EPOCHS_COMPLETED, float(self.current_epoch + 1), logger=False)
 
     def on_train_epoch_start(self):
         optimizer = self.optimizers().optimizer
@@ -162,6 +181,7 @@ class LeNetModule(LightningModule):
         return gauss_newton_diagonal(self, images, self._scores, generator)
 
     def on_train_start(self):
+        self.loss_diverged = torch.tensor(False, device=self.device)
         self.val_acc_best.reset()  # forget the sanity-check validation
         if self.restored_val_acc_best is not None:  # resumed: remember the run so far
             self.val_acc_best.update(torch.tensor(self.restored_val_acc_best))
@@ -181,7 +201,7 @@ class LeNetModule(LightningModule):
 
     def on_validation_epoch_end(self):
         self.val_acc_best(self.val_acc.compute())  # compute() syncs across DDP ranks
-        self.log(VAL_ACC_BEST, self.val_acc_best.compute())
+        self.log(VAL_ACC_BEST, self.val_acc_best.compute(), sync_dist=True)  # same in every rank
 
     def test_step(self, batch, batch_idx):
         loss, logits = self._shared_step(batch, self.test_acc)

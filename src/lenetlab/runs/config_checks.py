@@ -141,7 +141,7 @@ RULES = {
 
 # Keys with no rule: Hydra's instantiation keys, free-form names and paths (any string will do),
 # and values checked where they are used (runs/resume.py checks resume=<run dir>).
-UNCHECKED_NAMES = {"_target_", "_convert_", "_recursive_", "dirpath", "filename", "log_file",
+UNCHECKED_NAMES = {"_target_", "_convert_", "_recursive_", "dirpath", "filename",
                    "save_dir", "name", "version"}  # fmt: skip
 UNCHECKED_KEYS = {"task_name", "resume", "data.data_dir", "model.optimizer", "model.scheduler",
                   "trainer.default_root_dir", "trainer.plugins"}  # fmt: skip

@@ -27,7 +27,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lenetlab.errors import one_line, unwritable_cause
+from lenetlab.errors import TRACEBACKS_ASKED, one_line, unwritable_cause
+from lenetlab.runs.ranks import is_other_rank, leave_for_rank_zero, lost_connection
 from lenetlab.runs.resume import last_checkpoint, resume_command_line
 from lenetlab.runs.run_dirs import RunDirs
 
@@ -35,7 +36,7 @@ from lenetlab.runs.run_dirs import RunDirs
 def launch(main: Callable[[DictConfig], object], config_name: str) -> None:
     """Run ``main`` as Hydra's task function on ``conf/<config_name>.yaml`` (conf/ beside the
     folder of the script that defines ``main``)."""
-    show_tracebacks = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    show_tracebacks = TRACEBACKS_ASKED
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors instead of printing them
     run_dirs = RunDirs()
     run_dirs.register_resolvers()  # before Hydra composes the config
@@ -73,6 +74,12 @@ def stop(error: Exception, run_dirs: RunDirs, run_dir: str | None, show_tracebac
     exit 2; raise ``error`` instead if it is not one a user can fix (a bug)."""
     run_dirs.discard_unused(error)
     message = one_line(error, run_dir)
+    if is_other_rank() and not show_traceback:  # rank 0 of a DDP run speaks for the run
+        if message is not None:
+            leave_for_rank_zero(message)
+            raise SystemExit(2) from None
+        if lost_connection(error):  # to rank 0, which stopped first and says why
+            raise SystemExit(1) from None
     if message is None or show_traceback:
         raise error
     if unwritable_cause(error) and run_dir and last_checkpoint(run_dir).is_file():

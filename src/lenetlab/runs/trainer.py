@@ -4,12 +4,11 @@ devices this job may use, once the disk is known to have room for what it will w
 import logging
 from pathlib import Path
 
-import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning import LightningModule, Trainer
 from omegaconf import DictConfig
 
+from lenetlab.runs.devices import devices_for_job
 from lenetlab.runs.files import bytes_a_run_writes, check_free_space
 
 log = logging.getLogger("lenetlab")
@@ -31,24 +30,6 @@ def build_trainer(cfg: DictConfig, model: LightningModule) -> Trainer:
 def entries(group: DictConfig | None) -> list[DictConfig]:
     """The configs of a dict-of-configs group (callbacks, logger); entries set to null are off."""
     return [node for node in (group or {}).values() if node is not None]
-
-
-def devices_for_job(trainer_cfg: DictConfig):
-    """``trainer.devices``, except for a single-GPU job of a joblib sweep: ``[job number % GPU
-    count]``, as joblib's jobs run side by side and would otherwise all train on cuda:0.
-
-    CPU threads need nothing here: joblib's loky workers start with OMP_NUM_THREADS set to
-    cores // n_jobs, so torch in each job uses its share.
-    """
-    devices = trainer_cfg.devices
-    if not HydraConfig.initialized() or devices not in (1, "1"):
-        return devices
-    hydra_cfg = HydraConfig.get()
-    on_gpu = trainer_cfg.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    parallel = str(hydra_cfg.launcher.get("_target_", "")).endswith("JoblibLauncher")
-    if not (parallel and on_gpu):
-        return devices
-    return [int(hydra_cfg.job.num) % torch.cuda.device_count()]
 
 
 def checkpoint_to_test(trainer: Trainer, which: str) -> str | None:
