@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_MNIST ?= ../shared/data/MNIST
 MNIST_RAW := data/MNIST/raw
 
-.PHONY: install train test test-slow bench lint format data clean
+.PHONY: install train test test-slow test-gpu slurm-up bench lint format data clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -m slow
+
+# GPU tier: skipped where torch sees no CUDA device; real MNIST for the accuracy check (make data)
+test-gpu: install data
+	$(PY) -m pytest -m gpu
+	$(PY) bench/speed.py --device cuda
 
 # Speed: lenetlab against the tutorial pipeline, start-up and time to 99 % (docs/benchmarks.md)
 bench: install data
@@ -48,3 +53,8 @@ data:
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+
+# A one-node SLURM cluster on this machine (root: installs slurm-wlm and munge with apt-get),
+# for trying the cluster path: python src/train.py -m hydra/launcher=slurm ... (docs/guide.md)
+slurm-up:
+	bash scripts/slurm-up.sh

@@ -79,20 +79,31 @@ class StepTimer(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.steps += 1
         if self.steps == self.warmup:
+            synchronize(pl_module.device)
             self.started = time.perf_counter()
         elif self.steps > self.warmup:
             self.images += len(batch[1])
-            self.elapsed = time.perf_counter() - self.started
+
+    def on_train_end(self, trainer, pl_module):
+        synchronize(pl_module.device)  # a GPU's queued steps count once they have run
+        self.elapsed = time.perf_counter() - self.started
 
     @property
     def images_per_second(self) -> float:
         return self.images / self.elapsed
 
 
-def baseline_rate(data_dir: Path, steps: int, warmup: int) -> float:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def baseline_rate(data_dir: Path, steps: int, warmup: int, accelerator: str) -> float:
     loader = DataLoader(baseline_dataset(data_dir), batch_size=64, shuffle=True)
     timer = StepTimer(warmup)
     trainer = L.Trainer(
+        accelerator=accelerator,
+        devices=1,
         max_steps=steps,
         logger=False,
         callbacks=[timer],
@@ -104,20 +115,25 @@ def baseline_rate(data_dir: Path, steps: int, warmup: int) -> float:
     return timer.images_per_second
 
 
-def bare_loop_rate(batch_size: int, steps: int, warmup: int, channels_last: bool) -> float:
+def bare_loop_rate(
+    batch_size: int, steps: int, warmup: int, channels_last: bool, device: str = "cpu"
+) -> float:
     """The floor under any framework: lenetlab's model and optimiser in a bare PyTorch loop,
     one fixed batch, no data loading, no logging."""
-    model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last)
+    device = torch.device(device)
+    model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-    images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8)
-    labels = torch.randint(0, 10, (batch_size,))
+    images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, (batch_size,), device=device)
     for step in range(steps):
         if step == warmup:
+            synchronize(device)
             started = time.perf_counter()
         loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    synchronize(device)
     return (steps - warmup) * batch_size / (time.perf_counter() - started)
 
 
@@ -157,12 +173,18 @@ def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[
         return timer.images_per_second, cfg.data.batch_size
 
 
-def wall_time(*args: str) -> tuple[float, dict]:
+def wall_time(data_dir: Path, *args: str) -> tuple[float, dict]:
     """Seconds for `python src/train.py <args>` from process start to exit, and its metrics."""
     with tempfile.TemporaryDirectory() as run_dir:
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "src/train.py", *args, f"hydra.run.dir={run_dir}"],
+            [
+                sys.executable,
+                "src/train.py",
+                f"paths.data_dir={data_dir}",
+                *args,
+                f"hydra.run.dir={run_dir}",
+            ],  # fmt: skip
             cwd=REPO,
             check=True,
             capture_output=True,
@@ -177,6 +199,7 @@ def main():
     parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument(
         "--variant",
         action="append",
@@ -196,28 +219,31 @@ def main():
     args = parser.parse_args()
     L.seed_everything(0, verbose=False)
 
+    accelerator = "gpu" if args.device == "cuda" else "cpu"
+    on = f"trainer.accelerator={accelerator}"
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
     print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, lightning {L.__version__}")  # fmt: skip
-    baseline = baseline_rate(args.data_dir, args.steps, args.warmup)
-    fast, batch_size = lenetlab_rate(args.data_dir, args.steps, args.warmup)
+          f"{where}, torch {torch.__version__}, lightning {L.__version__}")  # fmt: skip
+    baseline = baseline_rate(args.data_dir, args.steps, args.warmup, accelerator)
+    fast, batch_size = lenetlab_rate(args.data_dir, args.steps, args.warmup, on)
     print(f"baseline (torchvision transforms, DataLoader batch 64): {baseline:8.0f} img/s")
     print(f"lenetlab (default path, batch {batch_size}):{'':14s} {fast:8.0f} img/s")
     print(f"speed-up: x{fast / baseline:.2f}   ({args.steps} steps each, {args.warmup} warm-up)")
     for channels_last in (False, True):
-        rate = bare_loop_rate(batch_size, args.steps // 2, args.warmup, channels_last)
+        rate = bare_loop_rate(batch_size, args.steps // 2, args.warmup, channels_last, args.device)
         layout = "channels_last" if channels_last else "NCHW"
         print(f"bare PyTorch loop, no data or logging, {layout}: {rate:8.0f} img/s")
     for size in args.bare_batch_sizes:
-        rate = bare_loop_rate(size, args.steps // 2, args.warmup, channels_last=True)
+        rate = bare_loop_rate(size, args.steps // 2, args.warmup, True, args.device)
         print(f"bare loop, channels_last, batch {size}: {rate:8.0f} img/s, x{rate / baseline:.2f}")
     for variant in args.variant:
-        rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, *variant.split())
+        rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, *variant.split())
         print(f"lenetlab {variant}: {rate:8.0f} img/s, x{rate / fast:.2f} of the default path")
     if args.skip_cli:
         return
-    seconds, _ = wall_time("trainer.fast_dev_run=true", "data.download=false")
+    seconds, _ = wall_time(args.data_dir, "trainer.fast_dev_run=true", "data.download=false", on)
     print(f"python src/train.py trainer.fast_dev_run=true: {seconds:.1f} s wall")
-    seconds, metrics = wall_time("experiment=mnist_fast", "data.download=false")
+    seconds, metrics = wall_time(args.data_dir, "experiment=mnist_fast", "data.download=false", on)
     print(
         f"python src/train.py experiment=mnist_fast: {seconds:.1f} s wall, "
         f"test/acc {metrics['test/acc']:.4f} after {metrics['epochs']} epochs"

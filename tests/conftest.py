@@ -1,4 +1,6 @@
+import gzip
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +48,9 @@ def quiet_train_config(data_dir: Path, run_dir: Path, *overrides: str) -> DictCo
     return compose_config("train", [f"paths.data_dir={data_dir}", *QUIET, *overrides], run_dir)
 
 
-def run_script(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_script(
+    script: str, *args: str, timeout: int = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """``python src/<script> <args>`` from the repository root, as a user runs it; tests/ is
     importable so configs can name test-only callbacks (probes.*)."""
     return subprocess.run(
@@ -55,7 +59,7 @@ def run_script(script: str, *args: str, timeout: int = 300) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests"), **(env or {})},
         start_new_session=True,  # its own process group, as a terminal gives a command
     )
 
@@ -103,3 +107,20 @@ def small_disk(tmp_path):
     yield mount
     for point in mounted:
         subprocess.run(["umount", str(point)], check=True)
+
+
+SHARED_MNIST = Path(
+    os.environ.get("LENETLAB_SHARED_MNIST", REPO.parent / "shared" / "data" / "MNIST")
+)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory) -> Path:
+    """The shared .gz files unpacked into <tmp>/MNIST/raw, where torchvision looks."""
+    root = tmp_path_factory.mktemp("real")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for packed in SHARED_MNIST.glob("*.gz"):
+        with gzip.open(packed) as source, open(raw / packed.stem, "wb") as target:
+            shutil.copyfileobj(source, target)
+    return root

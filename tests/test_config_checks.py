@@ -3,11 +3,13 @@ value key of every shipped choice has a rule, every shipped value passes it, bad
 refused."""
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from conftest import CONF, compose_config
 from lenetlab.errors import UsageError
 from lenetlab.runs.config_checks import RULES, check_config, is_unchecked
+from lenetlab.runs.devices import check_device_request
 
 GROUPS = [g.name for g in sorted(CONF.iterdir()) if g.is_dir() and g.name != "hydra"]
 CHOICES = [
@@ -73,3 +75,33 @@ def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, o
     with pytest.raises(UsageError) as refused:
         check_config(cfg)
     assert message in str(refused.value)
+
+
+DEVICE_REQUESTS = [  # (GPUs the machine has, overrides, what the line says); None: accepted
+    (0, ["trainer.accelerator=gpu"], "trainer.accelerator=gpu: this machine has no usable GPU"),
+    (1, ["trainer.accelerator=gpu", "trainer=ddp", "trainer.devices=4"],
+     "trainer.devices=4: this machine has 1 GPU (FakeGPU); ask for at most 1"),
+    (1, ["trainer=ddp"], "trainer.devices=2: this machine has 1 GPU"),  # auto picks the GPU
+    (2, ["trainer.devices=[1,2]"], "trainer.devices=[1, 2]: this machine has 2 GPUs"),
+    (4, ["trainer.devices=2"], "trains on 2 devices, one process each: add trainer=ddp"),
+    (4, ["trainer=ddp", "trainer.devices=4", "data.batch_size=130"],
+     "data.batch_size=130 does not split evenly over 4 processes"),
+    (0, ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"], None),
+    (4, ["trainer=ddp", "trainer.devices=4"], None),
+    (2, ["trainer.accelerator=cpu"], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("gpus", "overrides", "says"), DEVICE_REQUESTS)
+def test_device_requests_are_checked_against_the_machine(monkeypatch, tmp_path, gpus, overrides,
+                                                         says):  # fmt: skip
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "FakeGPU")
+    cfg = compose_config("train", overrides, tmp_path)
+    if says is None:
+        check_device_request(cfg)
+        return
+    with pytest.raises(UsageError) as error:
+        check_device_request(cfg)
+    assert says in str(error.value) and "\n" not in str(error.value)

@@ -1,9 +1,6 @@
 """Real-data tier (slow): train on the real MNIST files when ../shared/data/MNIST has them."""
 
-import gzip
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,28 +8,12 @@ from PIL import Image
 from torchvision import datasets
 
 import train as train_script
-from conftest import REPO, quiet_train_config, run_script
-
-SHARED_MNIST = Path(
-    os.environ.get("LENETLAB_SHARED_MNIST", REPO.parent / "shared" / "data" / "MNIST")
-)
+from conftest import SHARED_MNIST, quiet_train_config, run_script
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"no real MNIST at {SHARED_MNIST}"),
 ]
-
-
-@pytest.fixture(scope="module")
-def real_data_dir(tmp_path_factory) -> Path:
-    """The shared .gz files unpacked into <tmp>/MNIST/raw, where torchvision looks."""
-    root = tmp_path_factory.mktemp("real")
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for packed in SHARED_MNIST.glob("*.gz"):
-        with gzip.open(packed) as source, open(raw / packed.stem, "wb") as target:
-            shutil.copyfileobj(source, target)
-    return root
 
 
 @pytest.fixture(scope="module")

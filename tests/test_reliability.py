@@ -113,6 +113,13 @@ BAD_VALUES = [  # (override, what the line says, what it allows); the first two 
     pytest.param("model.activation=tanhh", "'tanhh' is not valid", "tanh, relu", marks=SLOW),
     pytest.param("trainer.max_epoch=3", "override 'trainer.max_epoch'", "+trainer", marks=SLOW),
     pytest.param("data.batch_size=[", "no viable alternative", "override_grammar", marks=SLOW),
+    pytest.param(  # the README's own GPU command, on a machine without one
+        "trainer.accelerator=gpu",
+        "this machine has no usable GPU (CPU only)",
+        "trainer.accelerator=cpu",
+        marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+    ),  # fmt: skip
+    pytest.param("trainer.devices=2", "trains on 2 devices, one process each", "trainer=ddp"),
 ]
 
 

@@ -67,20 +67,27 @@ class PredictionImages(Callback):
 
     def on_test_epoch_start(self, trainer, pl_module):
         self.confusion.reset()
-        self.mistakes = []  # (loss, image, true, predicted)
+        self.confusion.to(pl_module.device)
+        # The worst mistakes so far, kept on the device: nothing per batch waits for the GPU.
+        self.worst_loss = self.worst_images = self.worst_true = self.worst_guess = None
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if not trainer.is_global_zero:
+            return
         images, labels = batch
         logits = outputs  # LeNetModule.test_step returns its logits
         predicted = logits.argmax(1)
-        self.confusion.update(predicted.cpu(), labels.cpu())
-        wrong = predicted != labels
-        losses = F.cross_entropy(logits[wrong], labels[wrong], reduction="none")
-        for loss, image, true, guess in zip(
-            losses, images[wrong], labels[wrong], predicted[wrong], strict=True
-        ):
-            self.mistakes.append((float(loss), image.cpu(), int(true), int(guess)))
-        self.mistakes = sorted(self.mistakes, key=lambda m: -m[0])[: self.worst]
+        self.confusion.update(predicted, labels)
+        losses = F.cross_entropy(logits.float(), labels, reduction="none")
+        losses = losses.masked_fill(predicted == labels, float("-inf"))  # mistakes only
+        if self.worst_loss is not None:  # this batch's candidates against the kept ones
+            losses = torch.cat([self.worst_loss, losses])
+            images = torch.cat([self.worst_images, images])
+            labels = torch.cat([self.worst_true, labels])
+            predicted = torch.cat([self.worst_guess, predicted])
+        keep = losses.topk(min(self.worst, len(losses))).indices
+        self.worst_loss, self.worst_images = losses[keep], images[keep]
+        self.worst_true, self.worst_guess = labels[keep], predicted[keep]
 
     def on_test_epoch_end(self, trainer, pl_module):
         writer = self.writer(trainer)
@@ -94,8 +101,10 @@ class PredictionImages(Callback):
         figure, _ = self.confusion.plot(labels=list(self.classes))  # matplotlib, once per test
         figure.set_size_inches(7, 7)
         writer.add_figure("test/confusion_matrix", figure, step)
-        if self.mistakes:
-            images = [m[1] for m in self.mistakes]
-            captions = [f"{self.classes[m[2]]}->{self.classes[m[3]]}" for m in self.mistakes]
+        wrong = (self.worst_loss > float("-inf")).cpu() if self.worst_loss is not None else []
+        if any(wrong):  # the one wait for the device, once per test
+            images = self.worst_images.cpu()[wrong]
+            pairs = zip(self.worst_true.cpu()[wrong], self.worst_guess.cpu()[wrong], strict=True)
+            captions = [f"{self.classes[true]}->{self.classes[guess]}" for true, guess in pairs]
             grid = image_grid(images, captions, ["wrong"] * len(images))
             writer.add_image("test/worst_mistakes", grid, step, dataformats="HWC")

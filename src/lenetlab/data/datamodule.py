@@ -42,7 +42,9 @@ class TensorImages(Dataset):
         return self.images[index], self.labels[index]
 
     def __getitems__(self, indices: list[int]):
-        index = torch.as_tensor(indices, device=self.labels.device)
+        index = torch.as_tensor(indices)
+        if self.labels.is_cuda:  # from pinned memory, queued: the host does not wait for the GPU
+            index = index.pin_memory().to(self.labels.device, non_blocking=True)
         return self.images[index], self.labels[index]
 
     def to(self, device: torch.device) -> "TensorImages":

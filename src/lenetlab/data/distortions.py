@@ -55,8 +55,9 @@ class Distortions:
         field = torch.rand(n, 2, height, width, device=device) * 2 - 1
         kernel = 2 * round(3 * self.elastic_sigma) + 1
         field = gaussian_blur(field, [kernel, kernel], [self.elastic_sigma, self.elastic_sigma])
-        pixel = torch.tensor([2.0 / width, 2.0 / height], device=device).view(1, 2, 1, 1)
-        return (field * self.elastic_alpha * pixel).permute(0, 2, 3, 1)
+        pixels_x, pixels_y = field.unbind(1)  # in pixels, to [-1, 1] units along each axis
+        offsets = (pixels_x * (2.0 / width), pixels_y * (2.0 / height))
+        return torch.stack(offsets, dim=3) * self.elastic_alpha
 
 
 def affine_theta(angle_deg, shear_deg, zoom, shift_px, height: int, width: int) -> torch.Tensor:
@@ -70,6 +71,8 @@ def affine_theta(angle_deg, shear_deg, zoom, shift_px, height: int, width: int) 
     shearing[:, 0, 1] = torch.tan(shear)
     forward = rotation @ shearing @ torch.diag_embed(zoom)
     # affine_grid maps each output pixel to where it samples the input: the inverse map.
-    inverse = torch.linalg.inv(forward)
-    shift = shift_px * torch.tensor([2.0 / width, 2.0 / height], device=device)  # to [-1, 1] units
+    # inv_ex, not inv: inv checks for singular matrices, a wait for the GPU on every batch (the
+    # zoom is at least 1 - scale > 0, so these never are).
+    inverse = torch.linalg.inv_ex(forward).inverse
+    shift = torch.stack([shift_px[:, 0] * (2.0 / width), shift_px[:, 1] * (2.0 / height)], 1)
     return torch.cat([inverse, -(inverse @ shift.unsqueeze(2))], dim=2)
