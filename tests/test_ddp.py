@@ -126,3 +126,12 @@ def test_disk_filling_up_under_ddp_keeps_the_last_checkpoint_and_resumes(data_di
     assert not processes_of(run_dir)
     filler.unlink()
     resume_finishes(run_dir, "fill")
+
+
+@SLOW
+def test_a_compiled_model_trains_under_ddp(tmp_path, data_dir):
+    """Each rank compiles its own model (nothing is pickled between processes)."""
+    run_dir = tmp_path / "run"
+    result = ddp_cli(data_dir, run_dir, "compile=true", "trainer.max_epochs=1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 1
