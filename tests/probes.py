@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 
 import torch
@@ -96,3 +97,64 @@ class FillDiskAt(Callback):
                         filler.flush()
                 except OSError:  # the disk is full
                     pass
+
+
+# The ops behind item(), bool(), float(), boolean-mask indexing, unique and linalg's error
+# checks: each makes the host wait until the device has computed its input.
+SYNCING_OPS = {"_local_scalar_dense", "nonzero", "masked_select", "_unique2", "unique_dim",
+               "unique_consecutive", "_linalg_check_errors", "is_nonzero", "equal"}  # fmt: skip
+
+
+def called_from_lenetlab() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if f"{os.sep}lenetlab{os.sep}" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class HostSyncs(Callback):
+    """Records the syncing ops lenetlab's code runs in training (data fetch, distortions, step,
+    callbacks), from each epoch's start to its validation, as (global step, op), and in test
+    batches as (-1, op); the hooks at epoch ends and validation, which sync on purpose, are
+    outside."""
+
+    seen: list = []
+
+    def __init__(self):
+        self.mode = None
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.start(lambda: trainer.global_step)
+
+    def on_test_epoch_start(self, trainer, pl_module):
+        self.start(lambda: -1)  # test batches: step -1, where nothing may sync
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if batch_idx == trainer.num_test_batches[0] - 1:  # the epoch's end syncs on purpose
+            self.stop()
+
+    def start(self, step):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        class Recorder(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name.split("::")[-1]
+                if name in SYNCING_OPS and called_from_lenetlab():
+                    HostSyncs.seen.append((step(), name))
+                return func(*args, **(kwargs or {}))
+
+        self.mode = Recorder()
+        self.mode.__enter__()
+
+    def on_validation_start(self, trainer, pl_module):
+        self.stop()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.stop()
+
+    def stop(self):
+        if self.mode is not None:
+            self.mode.__exit__(None, None, None)
+            self.mode = None

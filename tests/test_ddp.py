@@ -69,6 +69,7 @@ def test_ctrl_c_saves_rank_zeros_progress_and_resume_finishes(tmp_path, data_dir
     resume_finishes(run_dir, "signal")
 
 
+@SLOW
 def test_bad_input_in_one_rank_is_its_one_line(tmp_path, data_dir):
     run_dir = tmp_path / "run"
     message = "data.something=wrong: use another value"

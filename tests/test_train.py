@@ -11,6 +11,7 @@ import train as train_script
 from conftest import CONF, compose_config, quiet_train_config
 from lenetlab.models.module import LeNetModule
 from lenetlab.runs.trainer import build_trainer
+from probes import HostSyncs
 
 GROUPS = ["data", "model", "optimizer", "scheduler", "callbacks", "logger", "trainer", "paths"]
 GROUPS += ["experiment"]
@@ -222,3 +223,18 @@ def test_compiled_model_trains_and_saves_a_loadable_checkpoint(train_config):
     assert metrics["test/acc"] > 0.5
     model = LeNetModule.load_from_checkpoint(metrics["best_checkpoint"])  # plain, uncompiled
     assert not any(key.startswith("_orig_mod") for key in model.state_dict())
+
+
+@pytest.mark.parametrize("augment", [None, "elastic"])
+def test_training_steps_read_nothing_back_from_the_device(train_config, augment):
+    """What would stall a GPU every step (the NaN check, the distortions' matrix inverse, the
+    image callback, metric input checks), caught on the CPU by the ops that sync: in training
+    they may run only on the steps that log (every log_every_n_steps), where the loss is read on
+    purpose, and never in a test batch (step -1)."""
+    HostSyncs.seen = []
+    extra = ["data.augment=elastic"] if augment else []
+    cfg = train_config("trainer.max_epochs=2", "trainer.log_every_n_steps=4", *extra,
+                       "+callbacks.host_syncs._target_=probes.HostSyncs")  # fmt: skip
+    train_script.train(cfg)
+    assert HostSyncs.seen, "recorded nothing: the probe is not watching"  # log steps sync
+    assert [(step, op) for step, op in HostSyncs.seen if step % 4] == []

@@ -45,7 +45,11 @@ class PredictionImages(Callback):
     def setup(self, trainer, pl_module, stage):
         self.classes = trainer.datamodule.source.classes
         # Rank 0's share only: the other ranks draw nothing, so nothing to sync with them.
-        self.confusion = MulticlassConfusionMatrix(len(self.classes), sync_on_compute=False)
+        self.confusion = MulticlassConfusionMatrix(
+            len(self.classes),
+            sync_on_compute=False,
+            validate_args=False,  # no per-batch reads
+        )
 
     def writer(self, trainer):
         if not trainer.is_global_zero:

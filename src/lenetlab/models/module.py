@@ -82,10 +82,13 @@ class LeNetModule(LightningModule):
         self.normalize = PixelNormalization(input_mean, input_std)
         self.example_input_array = torch.zeros(1, 1, 32, 32)
 
-        self.train_loss = MeanMetric()
-        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
-        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
-        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        # Their input checks (NaN in the loss, label values) read the batch back from the device,
+        # a wait for the GPU every step; the inputs are ours, and NaN losses stop_if_diverged.
+        self.train_loss = MeanMetric(nan_strategy="disable")
+        accuracy = {"num_classes": num_classes, "average": "micro", "validate_args": False}
+        self.train_acc = MulticlassAccuracy(**accuracy)
+        self.val_acc = MulticlassAccuracy(**accuracy)
+        self.test_acc = MulticlassAccuracy(**accuracy)
         # Updated with val_acc's synced value: the same in every DDP rank, so never synced itself
         # (which also lets rank 0 save a checkpoint alone, as on Ctrl-C).
         self.val_acc_best = MaxMetric(sync_on_compute=False)
@@ -131,7 +134,8 @@ class LeNetModule(LightningModule):
             step_loss = loss.item()
             for logger in self.loggers:
                 logger.log_metrics({TRAIN_LOSS_STEP: step_loss}, step=self.global_step)
-            self.log(TRAIN_LOSS, step_loss, prog_bar=True, logger=False)
+            # A host tensor: Lightning reads the progress bar's values back every step.
+            self.log(TRAIN_LOSS, torch.tensor(step_loss), prog_bar=True, logger=False)
         return loss
 
     def on_validation_start(self):

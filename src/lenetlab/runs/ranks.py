@@ -17,6 +17,7 @@ the job itself, so every single-process promise holds as it is:
 
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -39,6 +40,7 @@ from lenetlab.runs.resume import last_checkpoint
 
 ERRORS_DIR = "LENETLAB_RANK_ERRORS"  # where ranks 1..n-1 leave their one line for rank 0
 RUN_DIR = "LENETLAB_RUN_DIR"  # the run folder, for ranks 1..n-1
+PEER_GONE = re.compile(r"Connection (closed|reset) by peer")  # gloo's words for a dead rank
 STARTUP_GRACE_S = 30  # rank 0 waits in the rendezvous for ranks that may have died
 
 
@@ -112,8 +114,10 @@ class OtherRanks:
             for name, value in self.saved_env.items():
                 os.environ.pop(name, None) if value is None else os.environ.update({name: value})
             self.errors_dir.cleanup()
-        if failure and (error is None or one_line(error) is None):
-            raise RankFailed(failure) from error  # the rank that failed first speaks for the run
+        # Rank 0's own line wins; a bare error of its (a broken link to the rank that failed
+        # first) gives way to that rank's line. Ctrl-C and exits pass through as they are.
+        if failure and (error is None or isinstance(error, Exception) and one_line(error) is None):
+            raise RankFailed(failure) from error
         return False
 
     def watch(self) -> None:
@@ -180,7 +184,7 @@ def leave_for_rank_zero(message: str) -> bool:
 
 def lost_connection(error: BaseException) -> bool:
     """A collective failed because another rank is gone (gloo raises a plain RuntimeError)."""
-    return isinstance(error, DistError) or "Connection closed by peer" in str(error)
+    return isinstance(error, DistError) or bool(PEER_GONE.search(str(error)))
 
 
 def is_other_rank() -> bool:
