@@ -1,4 +1,7 @@
+import dataclasses
+import multiprocessing
 import re
+import time
 from urllib.error import URLError
 
 import numpy as np
@@ -133,3 +136,33 @@ def test_fixture_images_are_learnable_classes(data_dir):
     brightest = means.flatten(1).argmax(1)
     assert len(set(brightest.tolist())) == 10
     assert np.isfinite(means.numpy()).all()
+
+
+def test_tasks_that_download_at_once_take_turns(tmp_path):
+    """Every SLURM task (every parallel job) runs prepare_data: with data.download=true they
+    must not download into the same folder at the same time."""
+    log = tmp_path / "downloads.log"
+
+    def fake_mnist(root, train, download):  # stands in for torchvision's MNIST(download=True)
+        with open(log, "a") as events:
+            events.write("start\n")
+        time.sleep(0.2)
+        with open(log, "a") as events:
+            events.write("end\n")
+
+    source = dataclasses.replace(SOURCES["mnist"], reader=fake_mnist)
+
+    def task():
+        datamodule = DigitsDataModule(data_dir=str(tmp_path / "data"), download=True)
+        datamodule.source = source
+        datamodule.prepare_data()
+
+    fork = multiprocessing.get_context("fork")
+    tasks = [fork.Process(target=task) for _ in range(3)]
+    for process in tasks:
+        process.start()
+    for process in tasks:
+        process.join()
+    assert [p.exitcode for p in tasks] == [0, 0, 0]
+    # 3 tasks x (train, test split): each download ends before the next one starts.
+    assert log.read_text().split() == ["start", "end"] * 6

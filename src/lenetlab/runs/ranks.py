@@ -99,7 +99,13 @@ class OtherRanks:
         return self
 
     def __exit__(self, kind, error, traceback):
-        if self.count <= 1:
+        if self.count <= 1:  # one process, or a rank started by rank 0, SLURM or torchrun
+            try:
+                leave_process_group()
+            except Exception:
+                if error is None:
+                    raise
+                # else: the error on its way out says more than a group already broken by it
             return False
         if error is not None:  # did another rank fail first? Its end may lag the broken link.
             self.note_failure(within_s=5 if lost_connection(error) else 0)
@@ -108,9 +114,7 @@ class OtherRanks:
             self.wait() if error is None else self.stop()
             failure = self.failure_message()
         finally:
-            # The next job of a multirun (same process) forms a new group with new ranks.
-            if torch.distributed.is_initialized():
-                torch.distributed.destroy_process_group()
+            leave_process_group()  # after the other ranks ended: this process serves the group
             for name, value in self.saved_env.items():
                 os.environ.pop(name, None) if value is None else os.environ.update({name: value})
             self.errors_dir.cleanup()
@@ -171,6 +175,14 @@ class OtherRanks:
         if last_checkpoint(run_dir).is_file():
             message += f"; continue with: python src/train.py resume={run_dir}"
         return message
+
+
+def leave_process_group() -> None:
+    """Every rank leaves the process group before it exits: Lightning destroys only NCCL groups,
+    and a gloo group left to the interpreter's exit may abort it ("terminate called without an
+    active exception"). The next job of a multirun, in the same process, forms a new group."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def leave_for_rank_zero(message: str) -> bool:
