@@ -1,0 +1,1 @@
+"""conf/hparams_search: hyperparameter searches run by Hydra's sweeper API."""

@@ -1,0 +1,72 @@
+"""Optuna searches through our sweeper (src/lenetlab/search): the search space from Hydra's sweep
+syntax, studies that persist and continue."""
+
+import optuna
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from test_sweeps import job_dirs, only_sweep_dir, read_summary
+
+from conftest import QUIET, run_script
+from lenetlab.errors import UsageError
+from lenetlab.search.optuna_sweeper import distribution, open_storage, search_space
+
+
+def parsed(line: str):
+    return OverridesParser.create().parse_override(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a=choice(64, 128, 256)", CategoricalDistribution([64, 128, 256])),
+        ("a=choice(tanh, relu)", CategoricalDistribution(["tanh", "relu"])),
+        ("a=range(1, 5)", IntDistribution(1, 4)),
+        ("a=interval(0.1, 0.5)", FloatDistribution(0.1, 0.5)),
+        ("a=tag(log, interval(0.005, 0.2))", FloatDistribution(0.005, 0.2, log=True)),
+        ("a=tag(int, interval(2, 9))", IntDistribution(2, 9)),
+    ],
+)
+def test_hydra_sweep_syntax_becomes_optuna_distributions(line, expected):
+    assert distribution(parsed(line)) == expected
+
+
+def test_search_space_takes_params_and_command_line_sweeps():
+    space, fixed = search_space(
+        {"optimizer.lr": "tag(log, interval(0.01, 0.1))"},
+        ["model.pool=choice(avg, max)", "trainer.max_epochs=3"],
+    )
+    assert space == {
+        "optimizer.lr": FloatDistribution(0.01, 0.1, log=True),
+        "model.pool": CategoricalDistribution(["avg", "max"]),
+    }
+    assert fixed == ["trainer.max_epochs=3"]
+    with pytest.raises(UsageError, match="takes choice"):
+        search_space({}, ["seed=glob(*)"])
+
+
+def search(tmp_path, data_dir, n_trials, *overrides):
+    log_dir = tmp_path / "outputs"
+    result = run_script(
+        "train.py", "-m", "hparams_search=mnist_optuna", f"hydra.sweeper.n_trials={n_trials}",
+        "trainer.max_epochs=1", f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
+        *overrides, *QUIET,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return log_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
+    path = tmp_path / ("optuna.db" if kind == "sqlite" else "study.log")
+    storage = f"sqlite:///{path}" if kind == "sqlite" else f"journal://{path}"
+    keep = [f"hydra.sweeper.storage={storage}", "hydra.sweeper.sampler.n_startup_trials=2"]
+    search(tmp_path / "first", data_dir, 3, *keep)
+    second = search(tmp_path / "second", data_dir, 2, *keep)
+    study = optuna.load_study(study_name="mnist_optuna", storage=open_storage(storage, tmp_path))
+    assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]  # one study of 3 + 2 trials
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    sweep_dir = only_sweep_dir(second)  # the second command's own folder, its own 2 jobs
+    assert len(job_dirs(sweep_dir)) == 2
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
