@@ -70,3 +70,23 @@ def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
     sweep_dir = only_sweep_dir(second)  # the second command's own folder, its own 2 jobs
     assert len(job_dirs(sweep_dir)) == 2
     assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
+
+
+@pytest.mark.slow
+def test_parallel_workers_and_a_killed_one_leave_no_trial_running(tmp_path, data_dir):
+    """Two joblib workers run trials side by side; job 0's worker is killed mid-trial (kill -9).
+    Its batch is recorded failed, never RUNNING, and the search goes on."""
+    kill_job_0 = [
+        "+callbacks.signal._target_=probes.SignalAt",
+        "+callbacks.signal.epoch=${hydra:job.num}",
+        "+callbacks.signal.batch=1",
+        "+callbacks.signal.signal=SIGKILL",
+    ]  # fmt: skip (epoch = job number: only job 0 reaches its epoch in a 1-epoch trial)
+    parallel = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
+    log_dir = search(tmp_path, data_dir, 4, *parallel, *kill_job_0)
+    sweep_dir = only_sweep_dir(log_dir)
+    storage = open_storage(None, sweep_dir)  # the default: a journal in the sweep folder
+    study = optuna.load_study(study_name="mnist_optuna", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]  # the killed batch, then 2 more
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4  # 4 distinct trials

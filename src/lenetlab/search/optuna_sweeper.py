@@ -85,7 +85,16 @@ class OptunaSearch:
             batch = min(self.n_jobs, self.n_trials - job_number)
             trials = [study.ask(space) for _ in range(batch)]
             overrides = [fixed + overrides_of(trial) for trial in trials]
-            results = self.launcher.launch(overrides, initial_job_idx=job_number)
+            try:
+                results = self.launcher.launch(overrides, initial_job_idx=job_number)
+            except BaseException as error:  # a worker killed (joblib), Ctrl-C: no trial of the
+                for trial in trials:  # batch stays RUNNING in the study
+                    study.tell(trial, state=TrialState.FAIL)
+                if not isinstance(error, Exception):
+                    raise
+                log.warning("trials %s failed: %s", [t.number for t in trials], error)
+                job_number, failures = job_number + batch, failures + batch
+                continue
             for trial, result in zip(trials, results, strict=True):
                 value = returned_value(result)
                 if value is None:
