@@ -45,11 +45,11 @@ def test_search_space_takes_params_and_command_line_sweeps():
         search_space({}, ["seed=glob(*)"])
 
 
-def search(tmp_path, data_dir, n_trials, *overrides):
+def search(tmp_path, data_dir, n_trials, *overrides, epochs=1):
     log_dir = tmp_path / "outputs"
     result = run_script(
         "train.py", "-m", "hparams_search=mnist_optuna", f"hydra.sweeper.n_trials={n_trials}",
-        "trainer.max_epochs=1", f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
+        f"trainer.max_epochs={epochs}", f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
         *overrides, *QUIET,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -90,3 +90,31 @@ def test_parallel_workers_and_a_killed_one_leave_no_trial_running(tmp_path, data
     states = [t.state.name for t in study.trials]
     assert states == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]  # the killed batch, then 2 more
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4  # 4 distinct trials
+
+
+@pytest.mark.slow
+def test_trials_clearly_behind_are_pruned_not_failed(tmp_path, data_dir):
+    """A learning rate of 1e-7 leaves a trial at chance after its first epoch, below the median
+    of the trials before it: the median pruner stops it there."""
+    log_dir = search(
+        tmp_path, data_dir, 6, "optimizer.lr=choice(0.05, 0.0000001)",
+        "model.activation=choice(relu)", "data.batch_size=choice(64)",
+        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
+        epochs=3,
+    )  # fmt: skip
+    sweep_dir = only_sweep_dir(log_dir)
+    study = optuna.load_study(study_name="mnist_optuna", storage=open_storage(None, sweep_dir))
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned, [(t.params["optimizer.lr"], t.state.name) for t in study.trials]
+    lrs = [(t.params["optimizer.lr"], t.state.name) for t in study.trials]
+    assert all(t.params["optimizer.lr"] < 1e-6 for t in pruned), lrs  # only the hopeless ones
+    assert not any(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+    rows = {int(row["job"]): row for row in read_summary(sweep_dir)}
+    for trial in study.trials:  # the summary says what the study says, with the epochs run
+        row = rows[trial.number]
+        if trial.state == optuna.trial.TrialState.PRUNED:
+            assert row["status"] == "pruned" and int(row["epochs"]) < 3
+        else:
+            assert row["status"] == "completed" and int(row["epochs"]) == 3
+    (pruned_dir,) = [d for d in job_dirs(sweep_dir) if d.name.startswith(f"{pruned[0].number}_")]
+    assert (pruned_dir / "pruned.json").is_file() and (pruned_dir / "metrics.json").is_file()

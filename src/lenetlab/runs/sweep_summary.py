@@ -33,6 +33,7 @@ from lenetlab.runs.results import EPOCHS, WALL_TIME
 
 log = logging.getLogger(__name__)
 
+PRUNED_FILE = "pruned.json"  # in a run folder: the search's pruner stopped this trial early
 COLUMNS = ("job", "overrides", "status", "{metric}", TEST_ACC, EPOCHS, WALL_TIME, "error")
 
 
@@ -55,14 +56,18 @@ class SweepSummary(Callback):
         if job_return.status == JobStatus.FAILED:
             exception = job_return._return_value
             error = f"{type(exception).__name__}: {exception}".splitlines()[0]
+        run_dir = Path(hydra_cfg.runtime.output_dir)
+        status = "completed" if job_return.status == JobStatus.COMPLETED else "failed"
+        if status == "completed" and (run_dir / PRUNED_FILE).is_file():
+            status = "pruned"  # an Optuna trial stopped early by the pruner (search/pruning.py)
         record = {
             "job": hydra_cfg.job.num,
             "overrides": list(job_return.overrides or []),
-            "status": "completed" if job_return.status == JobStatus.COMPLETED else "failed",
+            "status": status,
             "error": error,
             WALL_TIME: round(time.monotonic() - self.job_started, 2),
         }
-        write_json_atomic(Path(hydra_cfg.runtime.output_dir) / "job.json", record)
+        write_json_atomic(run_dir / "job.json", record)
         write_summary(Path(hydra_cfg.sweep.dir), self.metric, self.mode)
 
     def on_multirun_end(self, config, **kwargs) -> None:

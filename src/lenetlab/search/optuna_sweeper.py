@@ -35,6 +35,7 @@ from lenetlab.errors import UsageError
 
 log = logging.getLogger("lenetlab")
 RESULTS_FILE = "optimization_results.yaml"
+PRUNED_AT = "pruned_at_epoch"  # a trial's user attribute, set by its job (pruning.py) when pruned
 
 
 class OptunaSearch:
@@ -48,6 +49,8 @@ class OptunaSearch:
         n_jobs: int = 1,
         max_failure_rate: float = 1.0,
         params: DictConfig | dict | None = None,
+        pruner: optuna.pruners.BasePruner | None = None,
+        pruning_monitor: str = "val/acc",
     ):
         # Hydra builds the plugin's nested _target_ nodes itself: sampler arrives as a sampler.
         self.sampler = sampler if not isinstance(sampler, DictConfig) else instantiate(sampler)
@@ -58,6 +61,8 @@ class OptunaSearch:
         self.n_jobs = n_jobs
         self.max_failure_rate = max_failure_rate
         self.params = dict(params or {})
+        self.pruner = pruner  # built by Hydra from hydra/sweeper/pruner/<choice>.yaml, or None
+        self.pruning_monitor = pruning_monitor
 
     def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
         self.config = config
@@ -74,6 +79,7 @@ class OptunaSearch:
             study_name=self.study_name,
             storage=open_storage(self.storage, sweep_dir),
             sampler=self.sampler,
+            pruner=self.pruner,
             direction=self.direction,
             load_if_exists=True,  # the same command again: the same study, continued
         )
@@ -84,7 +90,9 @@ class OptunaSearch:
         while job_number < self.n_trials:
             batch = min(self.n_jobs, self.n_trials - job_number)
             trials = [study.ask(space) for _ in range(batch)]
-            overrides = [fixed + overrides_of(trial) for trial in trials]
+            overrides = [
+                fixed + overrides_of(trial) + self.pruning(study, trial) for trial in trials
+            ]
             try:
                 results = self.launcher.launch(overrides, initial_job_idx=job_number)
             except BaseException as error:  # a worker killed (joblib), Ctrl-C: no trial of the
@@ -100,6 +108,8 @@ class OptunaSearch:
                 if value is None:
                     failures += 1
                     study.tell(trial, state=TrialState.FAIL)
+                elif PRUNED_AT in study.trials[trial.number].user_attrs:  # set by its job
+                    study.tell(trial, state=TrialState.PRUNED)  # not a failure
                 else:
                     study.tell(trial, value)
             job_number += batch
@@ -110,9 +120,24 @@ class OptunaSearch:
                 )
         self.save_results(study, sweep_dir)
 
+    def pruning(self, study: optuna.Study, trial: optuna.Trial) -> list[str]:
+        """The overrides that make a trial's job report to the study after every epoch and stop
+        when the pruner says so (callbacks.trial_pruning: lenetlab.search.pruning)."""
+        if self.pruner is None or isinstance(self.pruner, optuna.pruners.NopPruner):
+            return []
+        callback = "+callbacks.trial_pruning"
+        return [
+            f"{callback}._target_=lenetlab.search.pruning.TrialPruning",
+            f"{callback}.trial_id={trial._trial_id}",  # its id in the storage
+            f"{callback}.study_name={study.study_name}",
+            f"{callback}.monitor={self.pruning_monitor}",
+        ]
+
     def save_results(self, study: optuna.Study, sweep_dir: Path) -> None:
         completed = [t for t in study.trials if t.state == TrialState.COMPLETE]
-        results = {"name": "optuna", "study_name": study.study_name, "trials": len(study.trials)}
+        pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+        results = {"name": "optuna", "study_name": study.study_name, "trials": len(study.trials),
+                   "pruned": len(pruned)}  # fmt: skip
         if completed:
             results |= {"best_params": study.best_params, "best_value": study.best_value}
             log.info("best %s: %s with %s", self.direction, study.best_value, study.best_params)
