@@ -70,6 +70,8 @@ def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
     sweep_dir = only_sweep_dir(second)  # the second command's own folder, its own 2 jobs
     assert len(job_dirs(sweep_dir)) == 2
     assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
+    for picture in ("optimization_history.png", "param_importances.png"):  # of all 5 trials
+        assert (sweep_dir / picture).read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

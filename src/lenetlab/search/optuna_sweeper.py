@@ -13,6 +13,7 @@ trial so far. Why our own sweeper and not hydra-optuna-sweeper: docs/guide.md, "
 
 import logging
 import math
+import warnings
 from pathlib import Path
 
 import optuna
@@ -142,6 +143,29 @@ class OptunaSearch:
             results |= {"best_params": study.best_params, "best_value": study.best_value}
             log.info("best %s: %s with %s", self.direction, study.best_value, study.best_params)
         OmegaConf.save(OmegaConf.create(results), sweep_dir / RESULTS_FILE)
+        save_plots(study, sweep_dir)
+
+
+def save_plots(study: optuna.Study, sweep_dir: Path) -> None:
+    """Optuna's optimisation history and parameter importances as PNGs beside summary.md (the
+    importances need two finished trials that differ)."""
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as plots
+
+    finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    charts = {"optimization_history.png": plots.plot_optimization_history}
+    if len(finished) >= 2:
+        charts["param_importances.png"] = plots.plot_param_importances
+    for name, plot in charts.items():
+        try:
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.2, and still there
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                axes = plot(study)
+        except (ValueError, RuntimeError) as error:  # e.g. every trial had the same params
+            log.warning("no %s: %s", name, error)
+            continue
+        axes.figure.savefig(sweep_dir / name, dpi=100, bbox_inches="tight")
+        plt.close(axes.figure)
 
 
 def open_storage(storage: str | None, sweep_dir: Path):
