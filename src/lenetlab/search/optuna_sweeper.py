@@ -102,9 +102,11 @@ class OptunaSearch:
                 if not isinstance(error, Exception):
                     raise
                 log.warning("trials %s failed: %s", [t.number for t in trials], error)
-                job_number, failures = job_number + batch, failures + batch
-                continue
+                results = [None] * batch
             for trial, result in zip(trials, results, strict=True):
+                if result is None:  # told FAIL above
+                    failures += 1
+                    continue
                 value = returned_value(result)
                 if value is None:
                     failures += 1
