@@ -185,13 +185,9 @@ def leave_process_group() -> None:
         torch.distributed.destroy_process_group()
 
 
-def leave_for_rank_zero(message: str) -> bool:
-    """In ranks 1..n-1 started here: write the one line for rank 0 to print, and say so."""
-    errors_dir = os.environ.get(ERRORS_DIR)
-    if not errors_dir or rank_zero_only.rank == 0:
-        return False
-    Path(errors_dir, f"rank{rank_zero_only.rank}").write_text(message)
-    return True
+def leave_for_rank_zero(message: str) -> None:
+    """In ranks 1..n-1 started here (is_other_rank): write the one line for rank 0 to print."""
+    Path(os.environ[ERRORS_DIR], f"rank{rank_zero_only.rank}").write_text(message)
 
 
 def lost_connection(error: BaseException) -> bool:

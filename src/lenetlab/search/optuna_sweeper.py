@@ -103,6 +103,7 @@ class OptunaSearch:
                     raise
                 log.warning("trials %s failed: %s", [t.number for t in trials], error)
                 results = [None] * batch
+            attrs = {t.number: t.user_attrs for t in study.get_trials(deepcopy=False)}  # one read
             for trial, result in zip(trials, results, strict=True):
                 if result is None:  # told FAIL above
                     failures += 1
@@ -111,7 +112,7 @@ class OptunaSearch:
                 if value is None:
                     failures += 1
                     study.tell(trial, state=TrialState.FAIL)
-                elif PRUNED_AT in study.trials[trial.number].user_attrs:  # set by its job
+                elif PRUNED_AT in attrs[trial.number]:  # set by its job
                     study.tell(trial, state=TrialState.PRUNED)  # not a failure
                 else:
                     study.tell(trial, value)
