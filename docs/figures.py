@@ -1,11 +1,16 @@
-"""Make the README's figures from a finished run: a learning curve and a TensorBoard screenshot.
+"""Make the docs' figures: a learning curve and TensorBoard screenshots.
 
     python src/train.py hydra.run.dir=/tmp/runs/lenet_tanh_mnist
     python docs/figures.py /tmp/runs/lenet_tanh_mnist
 
-Writes docs/learning_curve.png (matplotlib, from the run's event file) and
-docs/tensorboard.png (a real TensorBoard on localhost, photographed by headless Chromium:
-`apt install chromium`).
+writes docs/learning_curve.png (matplotlib, from the run's event file) and docs/tensorboard.png
+(a real TensorBoard on localhost, photographed by headless Chromium: `apt install chromium`);
+
+    python src/train.py hparams_search=mnist_optuna hydra.sweeper.n_trials=10 \
+        trainer.max_epochs=2 hydra.sweep.dir=/tmp/runs/search
+    python docs/figures.py --search /tmp/runs/search
+
+writes docs/tensorboard_hparams.png, the HPARAMS tab of that search.
 """
 
 import argparse
@@ -53,7 +58,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tensorboard_screenshot(log_dir: Path, output: Path, route: str) -> None:
+def tensorboard_screenshot(log_dir: Path, output: Path, route: str, size="1400,1000") -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tensorboard.main", "--logdir", str(log_dir), "--port", str(port)],
@@ -75,7 +80,7 @@ def tensorboard_screenshot(log_dir: Path, output: Path, route: str) -> None:
                 "--no-sandbox",
                 "--disable-gpu",
                 "--hide-scrollbars",
-                "--window-size=1400,1000",
+                f"--window-size={size}",
                 "--virtual-time-budget=20000",
                 f"--screenshot={output}",
                 url + route,
@@ -92,7 +97,13 @@ def tensorboard_screenshot(log_dir: Path, output: Path, route: str) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a finished train.py run directory")
+    parser.add_argument("--search", action="store_true", help="run_dir is a sweep directory")
     args = parser.parse_args()
+    if args.search:  # the HPARAMS tab's table view, as it opens
+        tensorboard_screenshot(
+            args.run_dir, DOCS / "tensorboard_hparams.png", "#hparams", "2100,620"
+        )
+        return
     learning_curve(args.run_dir, DOCS / "learning_curve.png")
     # The SCALARS dashboard (SVG charts, which headless Chromium draws without a GPU), filtered
     # to the accuracy and loss curves.

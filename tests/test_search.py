@@ -1,11 +1,20 @@
 """Optuna searches through our sweeper (src/lenetlab/search): the search space from Hydra's sweep
 syntax, studies that persist and continue."""
 
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
 import optuna
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from test_sweeps import job_dirs, only_sweep_dir, read_summary
+from test_sweeps import hparams_columns, job_dirs, only_sweep_dir, read_summary
 
 from conftest import QUIET, run_script
 from lenetlab.errors import UsageError
@@ -72,51 +81,39 @@ def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
     assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
     for picture in ("optimization_history.png", "param_importances.png"):  # of all 5 trials
         assert (sweep_dir / picture).read_bytes().startswith(b"\x89PNG")
+    hparams, metrics = hparams_columns(sweep_dir)  # TensorBoard opens on the search space
+    assert hparams[:5] == sorted(key.replace(".", "/") for key in study.trials[0].params)
+    assert metrics[0] == "val/acc_best"
+    # The documented `optuna-dashboard <storage>` serves the study: every trial, with its curve.
+    trials = dashboard_trials(f"sqlite:///{path}" if kind == "sqlite" else str(path))
+    assert [trial["number"] for trial in trials] == [0, 1, 2, 3, 4]
+    assert all(trial["intermediate_values"] for trial in trials)  # val/acc after each epoch
 
 
-@pytest.mark.slow
-def test_parallel_workers_and_a_killed_one_leave_no_trial_running(tmp_path, data_dir):
-    """Two joblib workers run trials side by side; job 0's worker is killed mid-trial (kill -9).
-    Its batch is recorded failed, never RUNNING, and the search goes on."""
-    kill_job_0 = [
-        "+callbacks.signal._target_=probes.SignalAt",
-        "+callbacks.signal.epoch=${hydra:job.num}",
-        "+callbacks.signal.batch=1",
-        "+callbacks.signal.signal=SIGKILL",
-    ]  # fmt: skip (epoch = job number: only job 0 reaches its epoch in a 1-epoch trial)
-    parallel = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
-    log_dir = search(tmp_path, data_dir, 4, *parallel, *kill_job_0)
-    sweep_dir = only_sweep_dir(log_dir)
-    storage = open_storage(None, sweep_dir)  # the default: a journal in the sweep folder
-    study = optuna.load_study(study_name="mnist_optuna", storage=storage)
-    states = [t.state.name for t in study.trials]
-    assert states == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]  # the killed batch, then 2 more
-    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4  # 4 distinct trials
+def dashboard_trials(storage: str) -> list[dict]:
+    """The trials optuna-dashboard shows for the study in ``storage``, from its JSON API."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [Path(sys.executable).parent / "optuna-dashboard", storage, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
+    def get(path: str):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/{path}", timeout=5) as response:
+            return json.load(response)
 
-@pytest.mark.slow
-def test_trials_clearly_behind_are_pruned_not_failed(tmp_path, data_dir):
-    """A learning rate of 1e-7 leaves a trial at chance after its first epoch, below the median
-    of the trials before it: the median pruner stops it there."""
-    log_dir = search(
-        tmp_path, data_dir, 6, "optimizer.lr=choice(0.05, 0.0000001)",
-        "model.activation=choice(relu)", "data.batch_size=choice(64)",
-        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
-        epochs=3,
-    )  # fmt: skip
-    sweep_dir = only_sweep_dir(log_dir)
-    study = optuna.load_study(study_name="mnist_optuna", storage=open_storage(None, sweep_dir))
-    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
-    assert pruned, [(t.params["optimizer.lr"], t.state.name) for t in study.trials]
-    lrs = [(t.params["optimizer.lr"], t.state.name) for t in study.trials]
-    assert all(t.params["optimizer.lr"] < 1e-6 for t in pruned), lrs  # only the hopeless ones
-    assert not any(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
-    rows = {int(row["job"]): row for row in read_summary(sweep_dir)}
-    for trial in study.trials:  # the summary says what the study says, with the epochs run
-        row = rows[trial.number]
-        if trial.state == optuna.trial.TrialState.PRUNED:
-            assert row["status"] == "pruned" and int(row["epochs"]) < 3
+    try:
+        for _ in range(60):  # the server starts in a second or two
+            try:
+                (study,) = get("studies")["study_summaries"]
+                break
+            except urllib.error.URLError:
+                assert server.poll() is None, server.stderr.read().decode()
+                time.sleep(0.5)
         else:
-            assert row["status"] == "completed" and int(row["epochs"]) == 3
-    (pruned_dir,) = [d for d in job_dirs(sweep_dir) if d.name.startswith(f"{pruned[0].number}_")]
-    assert (pruned_dir / "pruned.json").is_file() and (pruned_dir / "metrics.json").is_file()
+            raise AssertionError("optuna-dashboard did not answer in 30 s")
+        assert study["study_name"] == "mnist_optuna"
+        return get(f"studies/{study['study_id']}")["trials"]
+    finally:
+        server.terminate()
+        server.wait()

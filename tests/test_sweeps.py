@@ -76,6 +76,22 @@ def hparams_table(logdir: Path) -> dict[str, dict]:
     return table
 
 
+def hparams_columns(logdir: Path) -> tuple[list[str], list[str]]:
+    """The HPARAMS tab's columns for logdir, in the order it opens on them (it shows the first
+    five of each): (hyperparameters, metrics)."""
+    mux = plugin_event_multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(logdir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
+    context = base_plugin.TBContext(logdir=str(logdir), multiplexer=mux, data_provider=provider)
+    app = hparams_plugin.HParamsPlugin(context).get_plugin_apps()["/experiment"]
+    response = Client(app, Response).post("/experiment", json={"experimentName": ""})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    experiment = response.get_json()
+    hparams = [info["name"] for info in experiment["hparamInfos"]]
+    return hparams, [info["name"]["tag"] for info in experiment["metricInfos"]]
+
+
 def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
     result = run_script(
@@ -110,6 +126,13 @@ def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path
         assert row["model/pool"] == ("max" if "pool=max" in job.name else "avg")
         assert row["val/acc_best"] == pytest.approx(metrics["val/acc_best"])
         assert row["test/acc"] == pytest.approx(metrics["test/acc"])
+        assert row["model"] == ("lenet_sigmoid" if "lenet_sigmoid" in job.name else "lenet_relu")
+    # The tab opens on what the sweep varies (the choice and the key it changes, the swept key)
+    # and on the run's final metrics; the rest follow by name.
+    hparams, metrics = hparams_columns(sweep_dir)
+    assert hparams[:3] == ["model", "model/activation", "model/pool"]
+    assert hparams[3:] == sorted(hparams[3:]) and "data/batch_size" in hparams[3:]
+    assert metrics == ["val/acc_best", "test/acc", "test/loss", "epochs"]
 
     rows = read_summary(sweep_dir)
     assert len(rows) == 4

@@ -6,10 +6,11 @@ from pathlib import Path
 import torch
 from lightning import Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from lenetlab.models.module import EPOCHS_COMPLETED, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
 from lenetlab.runs.files import write_json_atomic
+from lenetlab.runs.hparams import log_hparams
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +19,6 @@ EPOCHS = "epochs"
 WALL_TIME = "wall_time_s"
 # The metrics a run ends with: metrics.json, TensorBoard's HPARAMS, what sweepers optimise.
 RESULT_METRICS = (VAL_ACC_BEST, TEST_ACC, TEST_LOSS)
-# Config groups whose values are a run's hyperparameters in TensorBoard's HPARAMS tab.
-HPARAM_GROUPS = ("model", "optimizer", "scheduler", "data")
-HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
 
 
 def fit_metrics(trainer: Trainer) -> dict:
@@ -49,27 +47,11 @@ def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
     TensorBoard; written by rank 0 only."""
     if not trainer.is_global_zero:
         return
-    final = {name: metrics[name] for name in RESULT_METRICS if name in metrics}
+    final = {name: metrics[name] for name in (*RESULT_METRICS, EPOCHS) if name in metrics}
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(run_hparams(cfg), metrics=final, step=trainer.global_step)
+            log_hparams(logger, cfg, final, step=trainer.global_step)
             logger.finalize("success")
     path = Path(cfg.paths.output_dir) / "metrics.json"
     write_json_atomic(path, metrics)
     log.info("metrics: %s (saved to %s)", metrics, path)
-
-
-def run_hparams(cfg: DictConfig) -> dict:
-    """The hyperparameters that tell runs apart: ``{"model/activation": "tanh", ...}``."""
-    hparams = {"seed": cfg.seed}
-    for group in HPARAM_GROUPS:
-        node = cfg.get(group)
-        values = OmegaConf.to_container(node, resolve=True) if node is not None else {}
-        if group in ("optimizer", "scheduler"):  # e.g. optimizer: SGD, scheduler: none
-            hparams[group] = values.get("_target_", "none").rsplit(".", 1)[-1]
-        for key, value in values.items():
-            if not key.startswith("_") and key not in HPARAM_SKIP and not isinstance(value, dict):
-                hparams[f"{group}/{key}"] = value
-    hparams["trainer/max_epochs"] = cfg.trainer.max_epochs
-    hparams["trainer/precision"] = str(cfg.trainer.precision)
-    return hparams
