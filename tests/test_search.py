@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from test_sweeps import hparams_columns, job_dirs, only_sweep_dir, read_summary
 
-from conftest import QUIET, run_script
+from conftest import QUIET, assert_one_line, run_script
 from lenetlab.errors import UsageError
 from lenetlab.search.optuna_sweeper import distribution, open_storage, search_space
 
@@ -52,6 +52,16 @@ def test_search_space_takes_params_and_command_line_sweeps():
     assert fixed == ["trainer.max_epochs=3"]
     with pytest.raises(UsageError, match="takes choice"):
         search_space({}, ["seed=glob(*)"])
+
+
+def test_a_pruner_set_as_a_value_is_one_line_before_any_trial(tmp_path):
+    log_dir = tmp_path / "outputs"
+    result = run_script(
+        "train.py", "hparams_search=mnist_optuna", "hydra.sweeper.pruner=none",
+        f"paths.log_dir={log_dir}",
+    )  # fmt: skip
+    assert_one_line(result, "hydra.sweeper.pruner=none is not a pruner", "hydra/sweeper/pruner=")
+    assert not log_dir.exists()
 
 
 def search(tmp_path, data_dir, n_trials, *overrides, epochs=1):

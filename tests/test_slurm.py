@@ -6,10 +6,12 @@ import json
 import shutil
 import subprocess
 
+import optuna
 import pytest
 from test_sweeps import job_dirs, only_sweep_dir, read_summary
 
 from conftest import run_script
+from lenetlab.search.optuna_sweeper import open_storage
 
 
 def cluster_problem() -> str | None:
@@ -88,3 +90,30 @@ def test_a_job_failing_on_slurm_is_in_the_summary_with_its_line(tmp_path, data_d
     rows = {row["job"]: row for row in read_summary(sweep_dir)}
     assert rows["0"]["status"] == "failed" and rows["0"]["error"] == f"UsageError: {line}"
     assert rows["1"]["status"] == "completed"
+
+
+def test_an_optuna_search_runs_its_trials_as_parallel_slurm_jobs(tmp_path, data_dir):
+    """Two trials at a time as SLURM jobs, the jobs reporting each epoch to the study's journal
+    for the pruner; the first worker is killed mid-trial (kill -9): its batch is recorded failed,
+    never left RUNNING, and the search goes on."""
+    kill_job_0 = [
+        "+callbacks.signal._target_=probes.SignalAt",
+        "+callbacks.signal.epoch=${hydra:job.num}",
+        "+callbacks.signal.batch=1",
+        "+callbacks.signal.signal=SIGKILL",
+    ]  # fmt: skip (epoch = job number: only job 0 reaches its epoch in 2-epoch trials)
+    result, sweep_dir = slurm_sweep(
+        tmp_path, data_dir, "hparams_search=mnist_optuna", "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_jobs=2", *kill_job_0,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = optuna.load_study(study_name="mnist_optuna", storage=open_storage(None, sweep_dir))
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4  # 4 distinct trials
+    assert [len(t.intermediate_values) for t in study.trials[2:]] == [2, 2]  # from the jobs
+    # Each batch one SLURM job array of two tasks: 2 arrays, 4 SLURM jobs, one trial each.
+    task_logs = sorted(p.name for p in (sweep_dir / ".submitit").rglob("*_log.out"))
+    arrays = sorted({name.split("_")[0] for name in task_logs})
+    assert task_logs == [f"{a}_{i}_0_log.out" for a in arrays for i in (0, 1)] and len(arrays) == 2
+    rows = {row["job"]: row["status"] for row in read_summary(sweep_dir)}
+    assert rows["2"] == rows["3"] == "completed"

@@ -57,6 +57,8 @@ def one_line(error: BaseException, run_dir: str | None = None) -> str | None:
     traceback is what helps). ``run_dir``: the run's folder, named when the disk fills up."""
     if isinstance(error, UsageError):
         return str(error)
+    if isinstance(error, InstantiationException) and isinstance(error.__cause__, UsageError):
+        return str(error.__cause__)  # refused by what Hydra was building, e.g. the sweeper
     if isinstance(error, HYDRA_CONFIG_ERRORS):
         return hydra_message(error)
     if isinstance(error, InstantiationException) and isinstance(

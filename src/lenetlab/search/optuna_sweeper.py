@@ -62,6 +62,11 @@ class OptunaSearch:
         self.n_jobs = n_jobs
         self.max_failure_rate = max_failure_rate
         self.params = dict(params or {})
+        if pruner is not None and not isinstance(pruner, optuna.pruners.BasePruner):
+            raise UsageError(
+                f"hydra.sweeper.pruner={pruner} is not a pruner: choose one with "
+                "hydra/sweeper/pruner=median, successive_halving, hyperband or none"
+            )
         self.pruner = pruner  # built by Hydra from hydra/sweeper/pruner/<choice>.yaml, or None
         self.pruning_monitor = pruning_monitor
 
