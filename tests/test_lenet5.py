@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from lenetlab.callbacks.model_summary import layer_table
+from lenetlab.models.batch_norm import BatchNorm2d, uses_column_sums
 from lenetlab.models.blocks import Subsampling
 from lenetlab.models.lenet5 import ACTIVATIONS, PARTS, LeNet5
 from lenetlab.models.module import LeNetModule
@@ -98,3 +99,37 @@ def test_dropout_drops_c5_outputs_in_training_only_and_adds_no_parameters():
     assert not torch.allclose(with_dropout(images), plain(images))
     dropped = with_dropout.c5(torch.randn(64, 16, 5, 5)) == 0
     assert 0.3 < dropped.float().mean() < 0.7
+
+
+@pytest.mark.parametrize("channels", [6, 16])
+def test_our_batch_norm_matches_torchs_on_channels_last_tensors(channels):
+    """C1's 6 maps take the column-sum path (torch's channels-last CPU kernel is 12x slower
+    there), 16 maps torch's own; either way the outputs, gradients and running statistics
+    are nn.BatchNorm2d's, over a few training steps and in evaluation."""
+    torch.manual_seed(0)
+    ours, reference = BatchNorm2d(channels), nn.BatchNorm2d(channels)
+    weight, bias = torch.rand(channels) + 0.5, torch.randn(channels)
+    with torch.no_grad():
+        for norm in (ours, reference):
+            norm.weight.copy_(weight)
+            norm.bias.copy_(bias)
+    for _ in range(3):
+        x = (torch.randn(8, channels, 12, 12) * 3 + 1).contiguous(memory_format=torch.channels_last)
+        assert uses_column_sums(x) == (channels < 16)
+        upstream = torch.randn(8, channels, 12, 12)
+        grads = []
+        for norm in (ours, reference):
+            inputs = x.clone().requires_grad_()
+            out = norm(inputs)
+            assert out.is_contiguous(memory_format=torch.channels_last)
+            (out * upstream).sum().backward()
+            grads.append((out.detach(), inputs.grad, norm.weight.grad, norm.bias.grad))
+            norm.weight.grad = norm.bias.grad = None
+        for got, expected in zip(*grads, strict=True):
+            torch.testing.assert_close(got, expected, atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(ours.running_mean, reference.running_mean)
+    torch.testing.assert_close(ours.running_var, reference.running_var)
+    assert ours.num_batches_tracked == reference.num_batches_tracked == 3
+    ours.eval(), reference.eval()
+    torch.testing.assert_close(ours(x), reference(x))
+    assert set(ours.state_dict()) == set(reference.state_dict())  # checkpoints load either way

@@ -1,11 +1,13 @@
 """bench/speed.py compares lenetlab's data path with the tutorial pipeline; the speed-up must not
-come from feeding the model different inputs."""
+come from feeding the model different inputs. And the benchmark itself runs, every part of it."""
 
 from pathlib import Path
 
+import pytest
 import torch
 from hydra.utils import instantiate
 
+from conftest import run_script
 from speed import baseline_dataset
 
 
@@ -21,3 +23,35 @@ def test_fast_path_gives_the_model_the_same_inputs_as_the_tutorial_pipeline(trai
         assert label == labels[index]
         normalised = model.normalize(images[index : index + 1])[0]
         torch.testing.assert_close(normalised, pixels, atol=1e-5, rtol=0)
+
+
+def bench(data_dir, *args: str):
+    result = run_script(
+        "../bench/speed.py", "--data-dir", str(data_dir), "--steps", "12", "--warmup", "2", *args,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_the_benchmark_reports_its_throughput_ratios(data_dir):
+    """`make bench` in small, its in-process part: every comparison runs and is named."""
+    report = bench(data_dir, "--skip-cli", "--variant", "trainer.precision=bf16-mixed")
+    for line in (
+        "speed-up: x",  # against the tutorial pipeline
+        "lenetlab's default path: ",  # against the bare loop
+        "of the default network; bare loop",  # the BatchNorm network
+        "lenetlab trainer.precision=bf16-mixed: ",
+    ):
+        assert line in report, report
+
+
+@pytest.mark.slow
+def test_the_whole_benchmark_runs_with_a_compiled_variant(data_dir):
+    report = bench(data_dir, "--variant", "compile=true")
+    for line in (
+        "lenetlab compile=true: ",
+        "python src/train.py trainer.fast_dev_run=true: ",
+        "time to 99 % test accuracy from a cold start (experiment=mnist_fast): ",
+    ):
+        assert line in report, report

@@ -18,6 +18,7 @@ Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits
 import torch
 from torch import nn
 
+from lenetlab.models.batch_norm import BatchNorm2d
 from lenetlab.models.blocks import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "scaled_tanh": ScaledTanh}
@@ -66,7 +67,7 @@ class LeNet5(nn.Module):
         act = ACTIVATIONS[activation]
         conv3 = SparseConv2d(6) if c3 == "sparse" else nn.Conv2d(6, 16, 5)
 
-        def normalised(layer: nn.Module, features: int, batch_norm=nn.BatchNorm2d) -> list:
+        def normalised(layer: nn.Module, features: int, batch_norm=BatchNorm2d) -> list:
             return [layer, batch_norm(features), act()] if norm == "batch" else [layer, act()]
 
         self.c1 = nn.Sequential(*normalised(nn.Conv2d(1, 6, 5), 6))  # 32x32 -> 6@28x28
