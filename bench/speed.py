@@ -44,6 +44,15 @@ REPO = Path(__file__).resolve().parents[1]
 MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml
 BN_NETWORK = ("model=lenet_relu", "model.pool=max", "model.norm=batch")
 BN_PARTS = {"activation": "relu", "pool": "max", "norm": "batch"}
+PAPER = {
+    "activation": "scaled_tanh",
+    "pool": "subsample",
+    "c3": "sparse",
+    "head": "rbf",
+    "init": "lecun1998",
+    "dropout": 0.5,
+    "grad_clip_norm": 1.0,
+}  # conf/model/lenet5_1998.yaml with conf/experiment/lenet5_1998.yaml
 
 
 def baseline_dataset(data_dir: Path) -> datasets.MNIST:
@@ -116,6 +125,36 @@ def baseline_rate(data_dir: Path, steps: int, warmup: int, accelerator: str) -> 
     return timer.images_per_second
 
 
+class FloorModule(L.LightningModule):
+    """lenetlab's network and optimiser with nothing else: no metrics, logging or hooks."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = LeNetModule(input_mean=MEAN, input_std=STD)
+
+    def training_step(self, batch, batch_idx):
+        images, labels = batch
+        return F.cross_entropy(self.model(images), labels)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+
+
+def lightning_floor_rate(data_dir: Path, steps: int, warmup: int, accelerator: str) -> float:
+    """Lightning's own cost: lenetlab's data module feeding FloorModule through a bare Trainer
+    (no callbacks, logger, checkpoints or progress bar)."""
+    with tempfile.TemporaryDirectory() as output_dir:
+        cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false")
+        timer = StepTimer(warmup)
+        trainer = L.Trainer(
+            accelerator=accelerator, devices=1, max_steps=steps, logger=False, callbacks=[timer],
+            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+            limit_val_batches=0,
+        )  # fmt: skip
+        trainer.fit(FloorModule(), datamodule=instantiate(cfg.data))
+        return timer.images_per_second
+
+
 def bare_loop_rate(
     batch_size: int, steps: int, warmup: int, channels_last: bool, device: str = "cpu", **network
 ) -> float:
@@ -134,6 +173,8 @@ def bare_loop_rate(
         loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
+        if model.hparams.grad_clip_norm:  # as the recipe does (the 1998 network's)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), model.hparams.grad_clip_norm)
         optimizer.step()
     synchronize(device)
     return (steps - warmup) * batch_size / (time.perf_counter() - started)
@@ -233,6 +274,9 @@ def main():
         layout = "channels_last" if channels_last else "NCHW"
         print(f"bare PyTorch loop, no data or logging, {layout}: {bare:8.0f} img/s")
     print(f"lenetlab's default path: {fast / bare:.0%} of the bare loop (channels_last)")
+    floor = lightning_floor_rate(args.data_dir, args.steps, args.warmup, accelerator)
+    print(f"Lightning floor (lenetlab's data and network, no metrics, logging or callbacks): "
+          f"{floor:8.0f} img/s, {floor / bare:.0%} of the bare loop")  # fmt: skip
     # The BatchNorm network of experiment=mnist_fast and mnist_best, against the default one,
     # through lenetlab and in the bare loop.
     bn_rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, *BN_NETWORK)
@@ -240,6 +284,16 @@ def main():
     network = " ".join(BN_NETWORK)
     print(f"lenetlab {network}: {bn_rate:8.0f} img/s, x{bn_rate / fast:.2f} of the default "
           f"network; bare loop {bn_bare:8.0f} img/s, x{bn_bare / bare:.2f}")  # fmt: skip
+    # The paper's network as experiment=lenet5_1998 trains it (batch 32, gradient clipping,
+    # dropout): minutes for its 100 epochs of 59,400 images, through lenetlab and at the floor.
+    paper_rate, paper_batch = lenetlab_rate(
+        args.data_dir, args.steps, args.warmup, on, "experiment=lenet5_1998"
+    )
+    paper_bare = bare_loop_rate(paper_batch, bare_steps, args.warmup, True, args.device, **PAPER)
+    minutes = [100 * 59_400 / rate / 60 for rate in (paper_rate, paper_bare)]
+    print(f"experiment=lenet5_1998 (batch {paper_batch}): {paper_rate:8.0f} img/s, "
+          f"{minutes[0]:.1f} min for 100 epochs; bare loop {paper_bare:8.0f} img/s, "
+          f"{minutes[1]:.1f} min")  # fmt: skip
     for size in args.bare_batch_sizes:
         rate = bare_loop_rate(size, bare_steps, args.warmup, True, args.device)
         print(f"bare loop, channels_last, batch {size}: {rate:8.0f} img/s, x{rate / baseline:.2f}")
