@@ -365,6 +365,8 @@ def test_joblib_runs_jobs_in_parallel_with_a_fair_share_of_threads(tmp_path, dat
         metrics = json.loads((job / "metrics.json").read_text())
         assert metrics["torch_threads"] == max(1, joblib.cpu_count() // 2)
     assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 2
+    hparams, _ = hparams_columns(sweep_dir)  # the swept choice, found in the joblib workers too
+    assert hparams[:2] == ["model", "model/activation"] and hparams[2:] == sorted(hparams[2:])
 
 
 @pytest.mark.slow
