@@ -12,6 +12,8 @@ import joblib
 import pytest
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
@@ -25,6 +27,7 @@ from conftest import run_script
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.errors import UsageError
 from lenetlab.runs import devices
+from lenetlab.runs.hparams import swept_hparams
 from lenetlab.runs.run_dirs import job_dirname
 from lenetlab.runs.sweep_summary import sorted_jobs, write_summary
 from lenetlab.runs.trainer import build_trainer
@@ -443,3 +446,15 @@ def test_ddp_multirun_runs_each_job_once(tmp_path, data_dir):
         + result.stderr.count("Starting with 2 processes")
         == 2
     )  # one process group per job; a re-run sweep in the children would show more
+
+
+def test_a_swept_choice_that_does_not_compose_still_marks_the_swept_keys(monkeypatch):
+    """Marking the keys a choice changes composes the other choices; if one fails, the run still
+    records its row, with the swept keys marked."""
+
+    def cannot_compose(group, sweep):
+        raise ConfigCompositionException(f"{group}: cannot compose")
+
+    monkeypatch.setattr("lenetlab.runs.hparams.keys_set_differently", cannot_compose)
+    sweeps = OverridesParser.create().parse_overrides(["model=lenet_tanh,lenet_relu", "seed=1,2"])
+    assert swept_hparams(sweeps) == {"model", "seed"}

@@ -9,18 +9,23 @@ set differently (``model/activation``), so a sweep's table opens on what it vari
 metrics the run ends with.
 """
 
+import logging
 from pathlib import Path
 
 from hydra import compose
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, ValueType
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 from torch.utils.tensorboard.summary import hparams
+
+log = logging.getLogger(__name__)
 
 # Config groups whose values are a run's hyperparameters, and those named by their choice too.
 HPARAM_GROUPS = ("model", "optimizer", "scheduler", "data")
@@ -37,7 +42,7 @@ def log_hparams(logger: TensorBoardLogger, cfg: DictConfig, metrics: dict, step:
     logger.log_hyperparams(params)  # kept in the logger's hparams.yaml
     logger.log_metrics(metrics, step)
     experiment, session_start, session_end = hparams(params, metrics)
-    mark_differs(experiment, swept_hparams(cfg, sweeps))
+    mark_differs(experiment, swept_hparams(sweeps))
     writer = logger.experiment._get_file_writer()
     for summary in (experiment, session_start, session_end):
         writer.add_summary(summary, step)
@@ -92,14 +97,19 @@ def sweep_overrides() -> list[Override]:
     return [override for override in parsed if override.is_sweep_override()]
 
 
-def swept_hparams(cfg: DictConfig, sweeps: list[Override]) -> set[str]:
+def swept_hparams(sweeps: list[Override]) -> set[str]:
     """The hyperparameter names the sweeps vary: their keys, and for a sweep over a group's
     choices (``model=lenet_sigmoid,lenet_relu``) the group's keys the choices set differently."""
     names = {sweep.key_or_group.replace(".", "/") for sweep in sweeps}
     for sweep in sweeps:
         group = sweep.key_or_group
         if group in HPARAM_GROUPS and sweep.value_type in CHOICE_SWEEPS:
-            names |= {f"{group}/{key}" for key in keys_set_differently(group, sweep)}
+            try:
+                names |= {f"{group}/{key}" for key in keys_set_differently(group, sweep)}
+            except (HydraException, OmegaConfBaseException) as error:
+                # A choice that does not compose beside this job's overrides: a column order
+                # is not worth failing a finished run over.
+                log.warning("HPARAMS: not marking what %s's choices change: %s", group, error)
     return names
 
 
