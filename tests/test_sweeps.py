@@ -60,20 +60,25 @@ def read_summary(sweep_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def hparams_table(logdir: Path) -> dict[str, dict]:
-    """What TensorBoard's HPARAMS tab shows for logdir: {run: {hparam or metric: value}}."""
+def ask_hparams_plugin(logdir: Path, route: str, request: dict) -> dict:
+    """TensorBoard's HPARAMS plugin on logdir, asked as its frontend asks it."""
     mux = plugin_event_multiplexer.EventMultiplexer()
     mux.AddRunsFromDirectory(str(logdir))
     mux.Reload()
     provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
     context = base_plugin.TBContext(logdir=str(logdir), multiplexer=mux, data_provider=provider)
-    app = hparams_plugin.HParamsPlugin(context).get_plugin_apps()["/session_groups"]
+    app = hparams_plugin.HParamsPlugin(context).get_plugin_apps()[route]
+    response = Client(app, Response).post(route, json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def hparams_table(logdir: Path) -> dict[str, dict]:
+    """What TensorBoard's HPARAMS tab shows for logdir: {run: {hparam or metric: value}}."""
     request = {"experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": []}
     request["allowedStatuses"] = ["STATUS_UNKNOWN", "STATUS_SUCCESS"]
-    response = Client(app, Response).post("/session_groups", json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
     table = {}
-    for group in response.get_json()["sessionGroups"]:
+    for group in ask_hparams_plugin(logdir, "/session_groups", request)["sessionGroups"]:
         metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
         table[group["name"]] = group["hparams"] | metrics
     return table
@@ -82,15 +87,7 @@ def hparams_table(logdir: Path) -> dict[str, dict]:
 def hparams_columns(logdir: Path) -> tuple[list[str], list[str]]:
     """The HPARAMS tab's columns for logdir, in the order it opens on them (it shows the first
     five of each): (hyperparameters, metrics)."""
-    mux = plugin_event_multiplexer.EventMultiplexer()
-    mux.AddRunsFromDirectory(str(logdir))
-    mux.Reload()
-    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
-    context = base_plugin.TBContext(logdir=str(logdir), multiplexer=mux, data_provider=provider)
-    app = hparams_plugin.HParamsPlugin(context).get_plugin_apps()["/experiment"]
-    response = Client(app, Response).post("/experiment", json={"experimentName": ""})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    experiment = response.get_json()
+    experiment = ask_hparams_plugin(logdir, "/experiment", {"experimentName": ""})
     hparams = [info["name"] for info in experiment["hparamInfos"]]
     return hparams, [info["name"]["tag"] for info in experiment["metricInfos"]]
 
