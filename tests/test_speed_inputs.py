@@ -55,3 +55,12 @@ def test_the_whole_benchmark_runs_with_a_compiled_variant(data_dir):
         "time to 99 % test accuracy from a cold start (experiment=mnist_fast): ",
     ):
         assert line in report, report
+
+
+@pytest.mark.slow
+def test_the_batch_norm_benchmark_times_each_kernel():
+    result = run_script("../bench/batch_norm.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for shape in ("128x6x28x28: ", "128x16x10x10: "):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(shape))
+        assert "torch, NCHW" in line and "lenetlab, channels_last" in line, result.stdout

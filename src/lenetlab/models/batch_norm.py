@@ -1,19 +1,19 @@
 """BatchNorm2d for channels-last tensors with few channels, fast on the CPU.
 
 PyTorch's CPU batch norm on a channels-last tensor vectorises over the channels, so with C1's 6
-maps it runs about 12x slower than on the same tensor in NCHW (2026-11, torch 2.14: 12 ms against
-1 ms forward and backward for 128x6x28x28); it made the BatchNorm network 3x slower than the
-plain one (docs/benchmarks.md, "Speed, round 2"). Here channels-last memory is read as a matrix
-of N*H rows by W*C columns, whose column sums reduce quickly, and the per-channel statistics are
-sums of those columns. Same parameters, buffers and results as nn.BatchNorm2d, whose own kernel
-runs everywhere else (NCHW, 16 channels or more, GPUs, evaluation, other dtypes).
+maps it runs about 9x slower than on the same tensor in NCHW (torch 2.14, 128x6x28x28 forward and
+backward: 12.9 ms against 1.5 ms, `python bench/batch_norm.py`); it made the BatchNorm network 3x
+slower than the plain one (docs/benchmarks.md, "Speed, round 2"). Here channels-last memory is
+read as a matrix of N*H rows by W*C columns, whose column sums reduce quickly, and the
+per-channel statistics are sums of those columns. Same parameters, buffers and results as
+nn.BatchNorm2d, whose own kernel runs everywhere else (NCHW, 16 channels or more, GPUs,
+evaluation, other dtypes).
 """
 
 import torch
 from torch import nn
 
-# From this many channels PyTorch's channels-last kernel is the faster one (16: 0.15 ms against
-# 0.45 ms for 128x16x10x10).
+# From this many channels PyTorch's channels-last kernel is as fast or faster (bench/batch_norm.py).
 FEW_CHANNELS = 16
 
 
