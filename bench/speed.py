@@ -18,6 +18,7 @@ Needs real MNIST in data/MNIST/raw (``make data``).
 """
 
 import argparse
+import itertools
 import json
 import platform
 import subprocess
@@ -126,50 +127,79 @@ def baseline_rate(data_dir: Path, steps: int, warmup: int, accelerator: str) -> 
 
 
 class FloorModule(L.LightningModule):
-    """lenetlab's network and optimiser with nothing else: no metrics, logging or hooks."""
+    """lenetlab's network and optimiser with nothing else: no metrics, logging or hooks.
+    ``manual``: Lightning's manual optimisation (the step calls backward and step itself)
+    instead of its automatic loop's closure."""
 
-    def __init__(self):
+    def __init__(self, manual: bool = False):
         super().__init__()
         self.model = LeNetModule(input_mean=MEAN, input_std=STD)
+        self.automatic_optimization = not manual
 
     def training_step(self, batch, batch_idx):
         images, labels = batch
-        return F.cross_entropy(self.model(images), labels)
+        loss = F.cross_entropy(self.model(images), labels)
+        if self.automatic_optimization:
+            return loss
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        optimizer.step()
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
 
-def lightning_floor_rate(data_dir: Path, steps: int, warmup: int, accelerator: str) -> float:
-    """Lightning's own cost: lenetlab's data module feeding FloorModule through a bare Trainer
-    (no callbacks, logger, checkpoints or progress bar)."""
+def training_datamodule(data_dir: Path):
+    """lenetlab's data module as train.py configures it."""
     with tempfile.TemporaryDirectory() as output_dir:
         cfg = lenetlab_config(data_dir, Path(output_dir), "data.download=false")
-        timer = StepTimer(warmup)
-        trainer = L.Trainer(
-            accelerator=accelerator, devices=1, max_steps=steps, logger=False, callbacks=[timer],
-            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-            limit_val_batches=0,
-        )  # fmt: skip
-        trainer.fit(FloorModule(), datamodule=instantiate(cfg.data))
-        return timer.images_per_second
+    return instantiate(cfg.data)
+
+
+def lightning_floor_rate(
+    data_dir: Path, steps: int, warmup: int, accelerator: str, manual: bool = False
+) -> float:
+    """Lightning's own cost: lenetlab's data module feeding FloorModule through a bare Trainer
+    (no callbacks, logger, checkpoints or progress bar)."""
+    timer = StepTimer(warmup)
+    trainer = L.Trainer(
+        accelerator=accelerator, devices=1, max_steps=steps, logger=False, callbacks=[timer],
+        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+        limit_val_batches=0,
+    )  # fmt: skip
+    trainer.fit(FloorModule(manual), datamodule=training_datamodule(data_dir))
+    return timer.images_per_second
 
 
 def bare_loop_rate(
-    batch_size: int, steps: int, warmup: int, channels_last: bool, device: str = "cpu", **network
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    channels_last: bool,
+    device: str = "cpu",
+    data_dir: Path | None = None,
+    **network,
 ) -> float:
     """The floor under any framework: lenetlab's model (``network``: LeNet5's parts) and
-    optimiser in a bare PyTorch loop, one fixed batch, no data loading, no logging."""
+    optimiser in a bare PyTorch loop, one fixed batch, no data loading, no logging; with
+    ``data_dir``, fed by lenetlab's training DataLoader instead (on the CPU)."""
     device = torch.device(device)
     model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last, **network)
     model = model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
     images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (batch_size,), device=device)
+    if data_dir is not None:
+        datamodule = training_datamodule(data_dir)
+        datamodule.setup("fit")
+        batches = itertools.chain.from_iterable(itertools.repeat(datamodule.train_dataloader()))
     for step in range(steps):
         if step == warmup:
             synchronize(device)
             started = time.perf_counter()
+        if data_dir is not None:
+            images, labels = next(batches)
         loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
@@ -276,9 +306,16 @@ def main():
         layout = "channels_last" if channels_last else "NCHW"
         print(f"bare PyTorch loop, no data or logging, {layout}: {bare:8.0f} img/s")
     print(f"lenetlab's default path: {fast / bare:.0%} of the bare loop (channels_last)")
+    # Where the rest goes: lenetlab's batches, then Lightning's loop, then lenetlab's metrics,
+    # callbacks and logging (the default path).
+    if args.device == "cpu":
+        fed = bare_loop_rate(batch_size, bare_steps, args.warmup, True, data_dir=args.data_dir)
+        print(f"bare loop fed by lenetlab's DataLoader: {fed:8.0f} img/s, {fed / bare:.0%}")
     floor = lightning_floor_rate(args.data_dir, args.steps, args.warmup, accelerator)
     print(f"Lightning floor (lenetlab's data and network, no metrics, logging or callbacks): "
           f"{floor:8.0f} img/s, {floor / bare:.0%} of the bare loop")  # fmt: skip
+    manual = lightning_floor_rate(args.data_dir, args.steps, args.warmup, accelerator, True)
+    print(f"the same with manual optimisation: {manual:8.0f} img/s, {manual / bare:.0%}")
     # The BatchNorm network of experiment=mnist_fast and mnist_best, against the default one,
     # through lenetlab and in the bare loop.
     bn_rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, *BN_NETWORK)

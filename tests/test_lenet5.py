@@ -37,6 +37,35 @@ def test_every_variant_gives_logits_and_paper_parameter_counts(activation, pool)
     assert ACTIVATIONS[activation] in uses and POOL_TYPES[pool] in uses
 
 
+@pytest.mark.parametrize("norm", PARTS["norm"])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_max_pooling_runs_the_activation_after_it_with_the_same_results(activation, norm):
+    """Every activation is non-decreasing, so it commutes with max pooling: the network runs
+    it on the pooled quarter of C1's and C3's maps, and its outputs and parameter gradients
+    are those of activating first, as the layers are usually drawn."""
+    torch.manual_seed(0)
+    net = LeNet5(activation=activation, pool="max", norm=norm)
+    net.to(memory_format=torch.channels_last)
+    act = ACTIVATIONS[activation]
+    assert [type(m) for m in net.s2] == [nn.MaxPool2d, act]
+    assert not any(isinstance(m, act) for m in [*net.c1, *net.c3])  # moved, not doubled
+
+    def activation_first(x):
+        x = nn.functional.max_pool2d(act()(net.c1(x)), 2)
+        x = nn.functional.max_pool2d(act()(net.c3(x)), 2)
+        return net.output(net.f6(net.c5(x)))
+
+    images = torch.randn(32, 1, 32, 32) * 2
+    results = []
+    for forward in (net, activation_first):
+        net.zero_grad()
+        logits = forward(images)
+        logits.square().sum().backward()
+        results.append([logits.detach()] + [p.grad.clone() for p in net.parameters()])
+    for got, expected in zip(*results, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_unknown_activation_or_pool_names_the_choices():
     with pytest.raises(ValueError, match="relu"):
         LeNet5(activation="tnah")
