@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from lightning import LightningModule, Trainer
+from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig
 
 from lenetlab.runs.devices import devices_for_job
@@ -19,10 +20,15 @@ def build_trainer(cfg: DictConfig, model: LightningModule) -> Trainer:
     # TensorBoard draws the graph with a jit trace, which cannot trace a compiled model.
     no_graph = {"log_graph": False} if cfg.compile else {}
     loggers = [instantiate(node, **no_graph) for node in entries(cfg.get("logger"))]
+    callbacks = [instantiate(node) for node in entries(cfg.get("callbacks"))]
+    if not cfg.trainer.get("enable_progress_bar", True):
+        # Lightning's own switch turns off callbacks.progress_bar too (Lightning would refuse
+        # the pair: "enable_progress_bar=False but found RichProgressBar").
+        callbacks = [callback for callback in callbacks if not isinstance(callback, ProgressBar)]
     return instantiate(
         cfg.trainer,
         devices=devices_for_job(cfg.trainer),
-        callbacks=[instantiate(node) for node in entries(cfg.get("callbacks"))],
+        callbacks=callbacks,
         logger=loggers or False,
     )
 
