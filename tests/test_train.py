@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -200,6 +201,17 @@ def test_each_epoch_is_logged_with_its_metrics(train_config, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "lenetlab"]
     assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "val/acc" in lines[0] and "lr 0.05 " in lines[0]  # the lr the epoch trained with
+
+
+def test_a_time_limit_ends_training_with_its_checkpoints_and_its_time(train_config):
+    """callbacks.timer: train_time_s in metrics.json; with a duration (as before a SLURM time
+    limit) the run stops early but whole: checkpoints saved, the test run."""
+    cfg = train_config("trainer.max_epochs=1000", "callbacks.timer.duration=00:00:00:01")
+    metrics = train_script.train(cfg)
+    assert 1 <= metrics["epochs"] < 1000
+    assert metrics["train_time_s"] >= 1.0  # stopped by the limit, not by max_epochs
+    assert (Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt").is_file()
+    assert metrics["test/acc"] > 0.1
 
 
 def test_one_cycle_schedule_spans_the_whole_run(train_config):

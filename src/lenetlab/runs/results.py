@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 from lightning import Trainer
+from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
@@ -16,15 +17,20 @@ log = logging.getLogger(__name__)
 
 # metrics.json's keys besides the metrics themselves (the sweep summary reads them too).
 EPOCHS = "epochs"
-WALL_TIME = "wall_time_s"
+WALL_TIME = "wall_time_s"  # the whole train.py job: fit and test
+TRAIN_TIME = "train_time_s"  # training alone (callbacks.timer): its steps and validations
 # The metrics a run ends with: metrics.json, TensorBoard's HPARAMS, what sweepers optimise.
 RESULT_METRICS = (VAL_ACC_BEST, TEST_ACC, TEST_LOSS)
 
 
 def fit_metrics(trainer: Trainer) -> dict:
-    """What fitting reached: the best validation accuracy, the epochs completed, the threads."""
+    """What fitting reached: the best validation accuracy, the epochs completed, how long the
+    training took (with callbacks.timer), the threads."""
     metrics = scalar_metrics(trainer, [VAL_ACC_BEST])
     metrics[EPOCHS] = int(trainer.callback_metrics.get(EPOCHS_COMPLETED, 0))
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    if timer is not None and timer.end_time() is not None:
+        metrics[TRAIN_TIME] = round(timer.time_elapsed(), 2)
     metrics["torch_threads"] = torch.get_num_threads()
     return metrics
 
