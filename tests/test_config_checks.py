@@ -62,6 +62,7 @@ def test_every_shipped_choice_passes_the_rules(shipped):
         ),
         (["trainer=ddp", "trainer.strategy=ddpp"], "strategy='ddpp' is not valid: use one of auto"),
         (["data.distortions.scale=1.5"], "a number in [0, 1)"),
+        (["callbacks.timer.duration=1h"], "a duration DD:HH:MM:SS, e.g. 00:11:30:00"),
         (["trainer.fast_dev_run=0"], "true, false or a number of batches >= 1"),
         (["optimized_metric=val/acc"], "use one of val/acc_best, test/acc, test/loss"),
         (["model=lenet5_1998", "model.rubbish_j=-1"], "null or a number > 0"),

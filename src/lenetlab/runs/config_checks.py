@@ -6,6 +6,7 @@ catches values of the right key but the wrong type or range, e.g. ``trainer.max_
 ``data.batch_size=0``, ``optimizer.lr=-1``, ``data.val_fraction=1.5``, ``model.activation=tanhh``.
 """
 
+import re
 from numbers import Real
 
 from lightning.pytorch.strategies import StrategyRegistry
@@ -133,6 +134,12 @@ RULES = {
     "callbacks.chance_watch.stop": BOOL,
     "callbacks.ema.decay": FRACTION,
     "callbacks.lr_monitor.logging_interval": one_of([None, "step", "epoch"]),
+    "callbacks.timer.duration": (
+        lambda v: v is None or (isinstance(v, str) and re.fullmatch(r"\d+:\d\d:\d\d:\d\d", v)),
+        "null or a duration DD:HH:MM:SS, e.g. 00:11:30:00",
+    ),
+    "callbacks.timer.interval": one_of(["step", "epoch"]),
+    "callbacks.timer.verbose": BOOL,
     "callbacks.prediction_images.samples": whole(0),
     "callbacks.prediction_images.worst": whole(0),
     "logger.tensorboard.log_graph": BOOL,
