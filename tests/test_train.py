@@ -203,15 +203,22 @@ def test_each_epoch_is_logged_with_its_metrics(train_config, caplog):
     assert "val/acc" in lines[0] and "lr 0.05 " in lines[0]  # the lr the epoch trained with
 
 
-def test_a_time_limit_ends_training_with_its_checkpoints_and_its_time(train_config):
+def test_a_time_limit_ends_training_whole_and_a_resume_continues_the_clock(train_config):
     """callbacks.timer: train_time_s in metrics.json; with a duration (as before a SLURM time
-    limit) the run stops early but whole: checkpoints saved, the test run."""
+    limit) the run stops early but whole: checkpoints saved, the test run. The limit counts the
+    run's training across resumes, so a resume continues with a later limit."""
     cfg = train_config("trainer.max_epochs=1000", "callbacks.timer.duration=00:00:00:01")
     metrics = train_script.train(cfg)
     assert 1 <= metrics["epochs"] < 1000
     assert metrics["train_time_s"] >= 1.0  # stopped by the limit, not by max_epochs
     assert (Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt").is_file()
     assert metrics["test/acc"] > 0.1
+
+    later_limit = "callbacks.timer.duration=00:00:00:02"
+    resume = f"resume={cfg.paths.output_dir}"
+    resumed = train_script.train(train_config("trainer.max_epochs=1000", later_limit, resume))
+    assert metrics["epochs"] < resumed["epochs"] < 1000
+    assert resumed["train_time_s"] >= 2.0
 
 
 def test_one_cycle_schedule_spans_the_whole_run(train_config):
