@@ -5,6 +5,7 @@
 #   bash scripts/gpu-prep.sh          # here, on the CPU machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p .git/info && touch .git/info/exclude
 grep -qxF '/.gpu/' .git/info/exclude || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/wheels .gpu/MNIST
 # Pure-Python wheels: any Python 3 there (its python3 is 3.12) installs them.
