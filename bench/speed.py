@@ -44,7 +44,7 @@ from torchvision import datasets, transforms
 
 from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.module import LeNetModule
-from lenetlab.runs.trainer import build_trainer
+from lenetlab.training.trainer import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml

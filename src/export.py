@@ -5,122 +5,14 @@
 
 The exported model takes raw pixels, float32 (N, 1, 32, 32) in [0, 255], light ink on black as
 in the dataset (src/lenetlab/data/photo.py prepares a photo): the input normalisation is part of the
-graph, and the batch size is free. It returns logits. Beside it, <file>.json records the input,
-the class names and the check. The check runs the export (onnxruntime for ONNX) and PyTorch on
-test images of the checkpoint's dataset and prints the largest difference between their logits.
+graph, and the batch size is free. It returns logits. Beside it, <file>.json (best.onnx.json)
+records the input, the class names and the check. The check runs the export (onnxruntime for
+ONNX) and PyTorch on test images of the checkpoint's dataset and prints the largest difference
+between their logits.
+The ONNX file stands alone: its weights are inside it. The code: src/lenetlab/commands/export.py.
 """
 
-import json
-import logging
-from pathlib import Path
-
-import torch
-from omegaconf import DictConfig
-
-from lenetlab.data.datamodule import DigitsDataModule
-from lenetlab.errors import UsageError
-from lenetlab.runs.checkpoints import checkpoint_datamodule, load_trained_model
-from lenetlab.runs.launch import launch
-
-log = logging.getLogger(__name__)
-SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
-TOLERANCE = 1e-3  # largest allowed difference in logits between the export and PyTorch
-
-
-def check_images(datamodule: DigitsDataModule, count: int) -> tuple[torch.Tensor, str]:
-    """Up to ``count`` test images of the checkpoint's dataset, or random pixels if it is absent."""
-    if datamodule.missing_files():
-        return torch.randint(0, 256, (count, 1, 32, 32)).float(), "random pixels (no test data)"
-    images, _ = datamodule.load_split(train=False)
-    described = f"{min(count, len(images))} {datamodule.hparams.dataset} test images"
-    return images[:count].float(), described
-
-
-def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
-    batch = torch.export.Dim("batch", min=1)
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        input_names=["pixels"],
-        output_names=["logits"],
-        dynamic_shapes=({0: batch},),
-        opset_version=opset,
-        dynamo=True,
-        verbose=False,
-    )
-
-
-def run_onnx(path: Path, images: torch.Tensor) -> torch.Tensor:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return torch.from_numpy(session.run(["logits"], {"pixels": images.numpy()})[0])
-
-
-def export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
-    torch.jit.save(torch.jit.trace(model, example), str(path))
-
-
-def run_torchscript(path: Path, images: torch.Tensor) -> torch.Tensor:
-    return torch.jit.load(str(path))(images)
-
-
-@torch.inference_mode(False)
-def export(cfg: DictConfig) -> dict:
-    if cfg.format not in SUFFIX:
-        raise UsageError(f"format={cfg.format}: choose onnx or torchscript")
-    ckpt_path = Path(cfg.ckpt_path)
-    model, data_hparams = load_trained_model(ckpt_path)
-    datamodule = checkpoint_datamodule(data_hparams, cfg)
-    dataset, classes = datamodule.hparams.dataset, list(datamodule.source.classes)
-    model = torch.nn.Sequential(model.normalize, model.net).eval()  # raw pixels in, logits out
-    output = Path(cfg.output) if cfg.output else ckpt_path.with_suffix(SUFFIX[cfg.format])
-    if not output.parent.is_dir():
-        raise UsageError(f"output={output}: folder {output.parent} does not exist")
-
-    images, described = check_images(datamodule, cfg.check_images)
-    with torch.no_grad():
-        expected = model(images)
-        if cfg.format == "onnx":
-            export_onnx(model, images[:2], output, cfg.opset)
-            actual = run_onnx(output, images)
-        else:
-            export_torchscript(model, images[:2], output)
-            actual = run_torchscript(output, images)
-    max_diff = float((actual - expected).abs().max())
-    agree = float((actual.argmax(1) == expected.argmax(1)).float().mean())
-    report = {
-        "format": cfg.format,
-        "file": str(output),
-        "checkpoint": str(ckpt_path.resolve()),
-        "dataset": dataset,
-        "classes": classes,
-        "input": {
-            "name": "pixels",
-            "shape": ["batch", 1, 32, 32],
-            "dtype": "float32",
-            "range": [0, 255],
-            "layout": "light ink on black, as the dataset (normalisation is inside the model)",
-        },
-        "output": {"name": "logits", "shape": ["batch", len(classes)]},
-        "checked_on": described,
-        "max_abs_diff": max_diff,
-        "same_predictions": agree,
-    }
-    sidecar = output.with_name(output.name + ".json")
-    sidecar.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {output} and {sidecar}")
-    print(f"checked on {described}: max |logit difference| {max_diff:.2e}, "
-          f"same predictions {agree:.2%}")  # fmt: skip
-    if max_diff > TOLERANCE:
-        raise RuntimeError(f"the export differs from PyTorch by {max_diff:.2e} > {TOLERANCE}")
-    return report
-
-
-def main(cfg: DictConfig) -> None:
-    export(cfg)
-
+from lenetlab.cli.launch import launch
 
 if __name__ == "__main__":
-    launch(main, config_name="export")
+    launch("lenetlab.commands.export", config_name="export")

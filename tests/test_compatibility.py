@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-import eval as eval_script
 import export as export_script
 import predict as predict_script
 from conftest import compose_config, run_script
+from lenetlab.commands import evaluate as eval_script
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.data.photo import photo_to_input
 from lenetlab.models.module import LeNetModule

@@ -22,13 +22,13 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
-import eval as eval_script
-import export as export_script
-import predict as predict_script
-import summarize
-import train as train_script
 from conftest import REPO, compose_config, quiet_train_config, run_script
-from lenetlab.runs.config_checks import check_config
+from lenetlab.cli.checks import check_config
+from lenetlab.commands import evaluate as eval_script
+from lenetlab.commands import export as export_script
+from lenetlab.commands import predict as predict_script
+from lenetlab.commands import summarize
+from lenetlab.commands import train as train_script
 
 DOCUMENTS = [REPO / "README.md", REPO / "docs" / "guide.md"]
 COMMAND = re.compile(r"^ {4}(python src/\w+\.py.*)$")
@@ -103,10 +103,10 @@ def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> 
             )
         elif key == "output":
             value = str(tmp_path / Path(value).name)
-        elif key == "data.data_dir":
+        elif key in ("data.data_dir", "data_dir"):
             value = str(data_dir)
-        elif word.startswith("outputs/multirun"):
-            word = str(sweep_dir(tmp_path))
+        elif key == "sweep_dir":
+            value = str(sweep_dir(tmp_path))
         real.append(f"{key}={value}" if "=" in word else word)
     return real
 
@@ -130,20 +130,21 @@ def needs_missing_hardware(overrides: list[str]) -> bool:
 def test_documented_command(words, trained, tmp_path, data_dir):
     script = Path(words[1]).stem
     words = fill_in(words[2:], trained, tmp_path, data_dir)
-    if script == "summarize":
-        assert summarize.main(words) == 0
-        return
     if any(word.startswith("resume=") for word in words):  # the real command line rewrites it
         result = run_script("train.py", *words, "trainer.enable_progress_bar=false")
         assert result.returncode == 0, result.stderr
         return
     overrides = [word for word in words if word != "-m"]
-    local = [f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", "data.download=false"]
+    local = {
+        "train": [f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", "data.download=false"],
+        "eval": [f"data_dir={data_dir}", f"paths.log_dir={tmp_path}"],
+        "export": [f"data_dir={data_dir}"],
+    }.get(script, [])
     configs = [compose_config(script, [*job, *local], tmp_path / "run") for job in
                jobs(overrides)]  # fmt: skip
     for cfg in configs:
+        check_config(cfg, script)
         if script == "train":
-            check_config(cfg)
             instantiate(cfg.data), instantiate(cfg.model)
     if needs_missing_hardware(overrides):
         return  # composed and checked; running it needs a GPU or a cluster
@@ -162,5 +163,8 @@ def test_documented_command(words, trained, tmp_path, data_dir):
     elif script == "export":
         cfg = compose_config("export", [*first, *local, "check_images=16"], tmp_path)
         assert export_script.export(cfg)["max_abs_diff"] < 1e-3
+    elif script == "summarize":
+        summarize.main(compose_config("summarize", first, tmp_path))
+        assert (Path(configs[0].sweep_dir) / "summary.md").is_file()
     else:
         pytest.fail(f"no fast form for src/{script}.py: add one here")

@@ -7,8 +7,8 @@ import onnxruntime
 import pytest
 import torch
 
-import train as train_script
 from conftest import quiet_train_config, run_script
+from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from lightning import Callback
 
-import train as train_script
 from conftest import SHARED_MNIST, quiet_train_config, run_script
+from lenetlab.commands import train as train_script
 from probes import DtypeProbe
 
 pytestmark = [

@@ -6,13 +6,13 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import EMAWeightAveraging
 
-import train as train_script
 from lenetlab.callbacks.model_summary import layer_table
+from lenetlab.commands import train as train_script
 from lenetlab.models.blocks import C3_TABLE, EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 from lenetlab.models.digit_bitmaps import digit_prototypes
 from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.module import LeNetModule
-from lenetlab.runs.trainer import build_trainer
+from lenetlab.training.trainer import build_trainer
 
 PAPER = dict(activation="scaled_tanh", pool="subsample", c3="sparse", head="rbf", init="lecun1998")
 PAPER_PARAMS = {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-import train as train_script
 from conftest import quiet_train_config, run_script
+from lenetlab.commands import train as train_script
 from lenetlab.data.photo import photo_to_input
 from lenetlab.models.module import LeNetModule
 

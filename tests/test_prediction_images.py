@@ -9,9 +9,9 @@ from hydra.utils import instantiate
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import train as train_script
 from conftest import quiet_train_config
 from lenetlab.callbacks.prediction_images import CAPTION, TILE
+from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule
 
 

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from torchvision import datasets
 
-import train as train_script
 from conftest import SHARED_MNIST, quiet_train_config, run_script
+from lenetlab.commands import train as train_script
 
 pytestmark = [
     pytest.mark.slow,

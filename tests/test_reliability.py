@@ -8,10 +8,10 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import train as train_script
 from conftest import assert_one_line, run_script
+from lenetlab.cli.run_dirs import RunDirs
+from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule, TrainingDiverged
-from lenetlab.runs.run_dirs import RunDirs
 
 
 def test_new_dir_never_reuses_a_folder(tmp_path):
@@ -188,7 +188,7 @@ def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
-    from lenetlab.runs.checkpoints import AtomicCheckpointIO
+    from lenetlab.training.checkpointing import AtomicCheckpointIO
 
     io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
     io.save_checkpoint({"epoch": 1}, path)

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import train as train_script
+from lenetlab.commands import train as train_script
 from lenetlab.models.sdlm import SDLM, gauss_newton_diagonal
 
 

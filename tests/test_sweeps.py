@@ -24,15 +24,15 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from conftest import run_script
+from lenetlab.cli.run_dirs import job_dirname
+from lenetlab.commands.train import train
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.errors import UsageError
-from lenetlab.runs import devices
-from lenetlab.runs.hparams import swept_hparams
-from lenetlab.runs.run_dirs import job_dirname
-from lenetlab.runs.sweep_summary import sorted_jobs, write_summary
-from lenetlab.runs.trainer import build_trainer
+from lenetlab.records.hparams import swept_hparams
+from lenetlab.records.sweep_summary import sorted_jobs, write_summary
+from lenetlab.training import devices
+from lenetlab.training.trainer import build_trainer
 from probes import DtypeProbe
-from train import train
 
 QUIET = [
     "data.download=false",
@@ -452,6 +452,6 @@ def test_a_swept_choice_that_does_not_compose_still_marks_the_swept_keys(monkeyp
     def cannot_compose(group, sweep):
         raise ConfigCompositionException(f"{group}: cannot compose")
 
-    monkeypatch.setattr("lenetlab.runs.hparams.keys_set_differently", cannot_compose)
+    monkeypatch.setattr("lenetlab.records.hparams.keys_set_differently", cannot_compose)
     sweeps = OverridesParser.create().parse_overrides(["model=lenet_tanh,lenet_relu", "seed=1,2"])
     assert swept_hparams(sweeps) == {"model", "seed"}

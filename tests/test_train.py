@@ -7,11 +7,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.strategies import DDPStrategy
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import eval as eval_script
-import train as train_script
 from conftest import CONF, compose_config, quiet_train_config
+from lenetlab.commands import evaluate as eval_script
+from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule
-from lenetlab.runs.trainer import build_trainer
+from lenetlab.training.trainer import build_trainer
 from probes import HostSyncs
 
 GROUPS = ["data", "model", "optimizer", "scheduler", "callbacks", "logger", "trainer", "paths"]

@@ -6,6 +6,7 @@ Every layer raises them (config rules, data, checkpoints, the run machinery); on
 
 import errno
 import os
+import sys
 
 from hydra.errors import (
     ConfigCompositionException,
@@ -13,7 +14,6 @@ from hydra.errors import (
     MissingConfigException,
     OverrideParseException,
 )
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 # The user's own choice, read before runs.launch sets the variable for Hydra's sake.
 TRACEBACKS_ASKED = os.environ.get("HYDRA_FULL_ERROR") == "1"
@@ -61,14 +61,19 @@ def one_line(error: BaseException, run_dir: str | None = None) -> str | None:
         return str(error.__cause__)  # refused by what Hydra was building, e.g. the sweeper
     if isinstance(error, HYDRA_CONFIG_ERRORS):
         return hydra_message(error)
-    if isinstance(error, InstantiationException) and isinstance(
-        error.__cause__, MisconfigurationException
-    ):  # Lightning refusing a combination of settings, e.g. trainer.accelerator=gpu without one
+    if isinstance(error, InstantiationException) and is_misconfiguration(error.__cause__):
         return f"{config_key(error)}: {error.__cause__}"
     cause = unwritable_cause(error)
     if cause is None:
         return None
     return unwritable_message(cause, run_dir)
+
+
+def is_misconfiguration(error: BaseException | None) -> bool:
+    """Lightning refusing a combination of settings (checked without importing Lightning: where
+    it raised, it is loaded)."""
+    module = sys.modules.get("lightning.fabric.utilities.exceptions")
+    return module is not None and isinstance(error, module.MisconfigurationException)
 
 
 def config_key(error: InstantiationException) -> str:

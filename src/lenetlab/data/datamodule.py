@@ -16,6 +16,7 @@ from filelock import FileLock
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from lenetlab.choices import AUGMENTATIONS
 from lenetlab.data.distortions import Distortions
 from lenetlab.data.sources import (
     SOURCES,
@@ -25,8 +26,6 @@ from lenetlab.data.sources import (
     to_32x32,
 )
 from lenetlab.errors import UsageError
-
-AUGMENTATIONS = (None, "distortions", "elastic")
 
 
 class TensorImages(Dataset):

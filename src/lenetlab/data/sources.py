@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchvision import datasets
 
+from lenetlab.choices import DATASETS
 from lenetlab.errors import UsageError
 
 IMAGE_SIZE = 32
@@ -86,6 +87,8 @@ SOURCES = {
         "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
     ),
 }
+
+assert tuple(SOURCES) == DATASETS
 
 
 def to_32x32(images: torch.Tensor) -> torch.Tensor:

@@ -18,22 +18,12 @@ Input is a batch of normalised 1x32x32 images; output is (N, num_classes) logits
 import torch
 from torch import nn
 
+from lenetlab.choices import PARTS
 from lenetlab.models.batch_norm import BatchNorm2d
 from lenetlab.models.blocks import EuclideanRBF, ScaledTanh, SparseConv2d, Subsampling
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "scaled_tanh": ScaledTanh}
-# The parts of the network that are a choice, and the choices. LeNet5 checks its arguments
-# against this table and the config rules give model.<part> the same choices
-# (runs/config_checks.py), so a new part is an argument of LeNet5, an entry here and a line in
-# conf/model/lenet_tanh.yaml: LeNetModule passes it through and checkpoints save it.
-PARTS = {
-    "activation": tuple(ACTIVATIONS),
-    "pool": ("avg", "max", "subsample"),
-    "c3": ("full", "sparse"),
-    "head": ("linear", "rbf"),
-    "init": ("auto", "lecun1998"),
-    "norm": ("none", "batch"),
-}
+assert tuple(ACTIVATIONS) == PARTS["activation"]
 
 
 def pooling(kind: str, channels: int, activation: str) -> nn.Module:

@@ -5,8 +5,6 @@ dicts), so ``save_hyperparameters`` captures the whole model and
 ``LeNetModule.load_from_checkpoint(path)`` rebuilds it with no config at hand.
 """
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
@@ -15,23 +13,25 @@ from torch import nn
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from lenetlab.choices import (
+    EPOCHS_COMPLETED,
+    TEST_ACC,
+    TEST_LOSS,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    TRAIN_LOSS_EPOCH,
+    TRAIN_LOSS_STEP,
+    VAL_ACC,
+    VAL_ACC_BEST,
+    VAL_LOSS,
+)
 from lenetlab.errors import UsageError
 from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.sdlm import SDLM, gauss_newton_diagonal
+from lenetlab.run_folder import last_checkpoint
 
-# What the module logs; runs, callbacks and sweeps read the metrics by these names.
-TRAIN_LOSS_STEP = "train/loss_step"  # to the loggers, every log_every_n_steps
-TRAIN_LOSS = "train/loss"  # the progress bar's
-TRAIN_LOSS_EPOCH = "train/loss_epoch"
-TRAIN_ACC = "train/acc"
-VAL_LOSS = "val/loss"
-VAL_ACC = "val/acc"
-VAL_ACC_BEST = "val/acc_best"
-TEST_LOSS = "test/loss"
-TEST_ACC = "test/acc"
-EPOCHS_COMPLETED = "epochs_completed"
-# Logged every epoch during fit: what checkpoints and early stopping can watch.
-EPOCH_METRICS = (VAL_ACC, VAL_LOSS, TRAIN_ACC, TRAIN_LOSS_EPOCH)
+# A learning-rate scheduler's state that is its progress, not its shape.
+PROGRESS = ("last_epoch", "_step_count", "_is_initial", "_get_lr_called_within_step", "_last_lr")
 
 
 class TrainingDiverged(UsageError):
@@ -158,9 +158,8 @@ class LeNetModule(LightningModule):
 
     def _divergence_message(self) -> str:
         lr = self.trainer.optimizers[0].param_groups[0]["lr"]
-        checkpoint = self.trainer.checkpoint_callback
-        last = Path(checkpoint.dirpath) / "last.ckpt" if checkpoint and checkpoint.dirpath else None
-        kept = f"the last good checkpoint is kept: {last}" if last and last.is_file() else None
+        last = last_checkpoint(self.trainer.default_root_dir)
+        kept = f"the last good checkpoint is kept: {last}" if last.is_file() else None
         kept = kept or "no checkpoint was saved"
         return (
             f"training diverged: the loss became NaN or infinite by epoch "
@@ -189,6 +188,28 @@ class LeNetModule(LightningModule):
         self.val_acc_best.reset()  # forget the sanity-check validation
         if self.restored_val_acc_best is not None:  # resumed: remember the run so far
             self.val_acc_best.update(torch.tensor(self.restored_val_acc_best))
+        if self.trainer.ckpt_path:
+            self._follow_this_runs_schedule()
+
+    def _follow_this_runs_schedule(self) -> None:
+        """Resumed with another length (``resume=<run> trainer.max_epochs=N``): the scheduler's
+        progress comes from the checkpoint, its shape (T_max, total_steps) from this run's
+        settings, and the rate is set to what that shape gives at this step, so the new epochs
+        follow the schedule a run started with N epochs would."""
+        for config in self.trainer.lr_scheduler_configs:
+            scheduler, fresh = config.scheduler, self._fresh_schedule
+            restored = scheduler.state_dict()
+            if all(restored.get(k) == v for k, v in fresh.items() if k not in PROGRESS):
+                continue  # the same schedule: carry on exactly as it was
+            scheduler.load_state_dict(fresh | {k: restored[k] for k in PROGRESS})
+            if hasattr(scheduler, "_get_closed_form_lr"):  # cosine, step, constant
+                rates = scheduler._get_closed_form_lr()
+                for group, rate in zip(scheduler.optimizer.param_groups, rates, strict=True):
+                    group["lr"] = rate
+                scheduler._last_lr = rates
+            else:  # one-cycle: its rate is a function of the step alone
+                scheduler.last_epoch -= 1
+                scheduler.step()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # torchmetrics states are not in the state_dict: keep the best so far for resuming.
@@ -228,6 +249,7 @@ class LeNetModule(LightningModule):
         if "total_steps" in scheduler_cfg and scheduler_cfg["total_steps"] is None:
             scheduler_cfg["total_steps"] = int(self.trainer.estimated_stepping_batches)
         scheduler = instantiate(scheduler_cfg, optimizer=optimizer)
+        self._fresh_schedule = scheduler.state_dict()  # this run's shape, for a resume
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": interval},

@@ -16,8 +16,8 @@ from hydra.utils import instantiate
 from lightning import Trainer
 from optuna_integration import PyTorchLightningPruningCallback
 
-from lenetlab.runs.files import write_json_atomic
-from lenetlab.runs.sweep_summary import PRUNED_FILE
+from lenetlab.records.files import write_json_atomic
+from lenetlab.records.sweep_summary import PRUNED_FILE
 from lenetlab.search.optuna_sweeper import PRUNED_AT, open_storage
 
 

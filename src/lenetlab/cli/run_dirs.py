@@ -5,6 +5,7 @@ conf/hydra/default.yaml names the folders through two OmegaConf resolvers, ``new
 ``job_dirname``, which ``RunDirs.register_resolvers`` installs before Hydra composes the config.
 """
 
+import contextlib
 import hashlib
 import shutil
 from pathlib import Path
@@ -43,6 +44,7 @@ class RunDirs:
 
     def __init__(self, claimed: list[Path] | None = None):
         self.claimed: list[Path] = list(claimed or [])
+        self.parents: list[Path] = []  # folders above them that new_dir created (outputs/eval)
 
     def new_dir(self, path: str) -> str:
         """``path``, created now; if it exists already, ``path-2``, ``path-3``, ...: a run never
@@ -50,11 +52,13 @@ class RunDirs:
         atomic)."""
         for attempt in range(1, 1000):
             candidate = Path(path if attempt == 1 else f"{path}-{attempt}")
+            missing = [p for p in candidate.parents if not p.exists()]
             try:
                 candidate.mkdir(parents=True)
             except FileExistsError:
                 continue
             self.claimed.append(candidate)
+            self.parents += missing  # deepest first
             return str(candidate)
         raise FileExistsError(f"{path}: 999 runs of that name exist already")
 
@@ -78,3 +82,6 @@ class RunDirs:
             only_hydra_files = {p.name for p in folder.iterdir()} <= HYDRA_FILES
             if only_hydra_files or unwritable_cause(error):
                 shutil.rmtree(folder, ignore_errors=True)
+        for parent in self.parents:
+            with contextlib.suppress(OSError):  # not empty: another run's, or results
+                parent.rmdir()

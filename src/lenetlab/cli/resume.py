@@ -2,21 +2,33 @@
 
 The command line is rewritten before Hydra reads it, into the run's own saved config
 (<run dir>/.hydra/config.yaml) in the run's own directory, without writing over that config, plus
-any further overrides (``resume=<dir> trainer.max_epochs=20``). train.py then fits from
-<run dir>/checkpoints/last.ckpt: epochs, optimizer, scheduler, best checkpoint and TensorBoard
-steps all carry on.
+any further overrides (``resume=<dir> trainer.max_epochs=20``). The folder's path reaches Hydra
+through the environment (lenetlab.environment), never through its override grammar, so any
+folder name resumes. train.py then fits from <run dir>/checkpoints/last.ckpt: epochs, optimizer,
+scheduler, best checkpoint, TensorBoard steps and the run's clocks all carry on; a longer
+``trainer.max_epochs`` stretches the schedule (LeNetModule.on_train_start).
 """
 
-import importlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from lenetlab.cli.signatures import signature
+from lenetlab.environment import RUN_DIR, RUN_DIR_VALUE
 from lenetlab.errors import UsageError
+from lenetlab.run_folder import CONFIG_FILE, last_checkpoint
 
 log = logging.getLogger(__name__)
+
+# What a resumed run may change: how it trains from here on, and where it finds its data. The
+# network, the data it learns from and the optimizer are restored from last.ckpt, so a change
+# there would be silently undone (or fail to load): it needs a new run.
+RESUMABLE = ("trainer", "callbacks", "logger", "paths", "hydra", "test", "test_checkpoint",
+             "compile", "data.data_dir", "data.download", "data.eval_batch_size")  # fmt: skip
 
 
 def resume_command_line(argv: list[str]) -> tuple[list[str], str | None]:
@@ -26,43 +38,51 @@ def resume_command_line(argv: list[str]) -> tuple[list[str], str | None]:
     if not resumes:
         return argv, None
     run_dir = Path(resumes[-1].split("=", 1)[1]).expanduser().resolve()
-    config = run_dir / ".hydra" / "config.yaml"
+    config = run_dir / CONFIG_FILE
     if not config.is_file():
         raise UsageError(f"resume={run_dir}: not a run directory (it has no .hydra/config.yaml)")
     if not last_checkpoint(run_dir).is_file():
         raise UsageError(f"resume={run_dir}: nothing to resume from (no checkpoints/last.ckpt)")
     check_classes_exist(OmegaConf.load(config), run_dir)
     others = [arg for arg in argv[1:] if not arg.startswith("resume=")]
+    check_resumable(others, run_dir)
+    os.environ[RUN_DIR] = str(run_dir)
     rewritten = [
         argv[0],
         f"--config-path={run_dir / '.hydra'}",
         "--config-name=config",
-        f"hydra.run.dir={run_dir}",
+        f"hydra.run.dir={RUN_DIR_VALUE}",
         "hydra.output_subdir=null",  # keep the run's own .hydra/ as it was
-        f"++resume={run_dir}",
+        f"++resume={RUN_DIR_VALUE}",
         *others,
     ]
     return rewritten, str(run_dir)
+
+
+def check_resumable(overrides: list[str], run_dir: Path) -> None:
+    flags = [o for o in overrides if o.startswith("-")]
+    if flags:
+        raise UsageError(f"resume={run_dir}: {flags[0]} does not apply to a resumed run")
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.key_or_group
+        if not any(key == k or key.startswith(k + ".") for k in RESUMABLE):
+            raise UsageError(
+                f"resume={run_dir}: {override.input_line} cannot change a run that has started "
+                "(its network, data and optimizer come back from last.ckpt); start a new run "
+                "with it, or change only trainer.*, callbacks.*, logger.*, data.data_dir, test"
+            )
 
 
 def check_classes_exist(config: DictConfig, run_dir: Path) -> None:
     """A run saved by an older lenetlab may name classes that have moved since
     (``lenetlab.module.LeNetModule``): say so in one line instead of failing mid-start."""
     for name in targets(OmegaConf.to_container(config, resolve=False)):
-        if not importable(name):
+        if signature(name) is None:
             raise UsageError(
                 f"resume={run_dir}: this run was saved by an older lenetlab (its config names "
                 f"{name}, which no longer exists), so it cannot be continued; start a new run, or "
                 "test its checkpoints with python src/eval.py ckpt_path=<run>/checkpoints/last.ckpt"
             )
-
-
-def importable(path: str) -> bool:
-    module, _, name = path.rpartition(".")
-    try:
-        return hasattr(importlib.import_module(module), name)
-    except ImportError:
-        return False
 
 
 def targets(node) -> Iterator[str]:
@@ -83,7 +103,3 @@ def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
     path = last_checkpoint(cfg.resume)
     log.info("resuming from %s", path)
     return path
-
-
-def last_checkpoint(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "checkpoints" / "last.ckpt"

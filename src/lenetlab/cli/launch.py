@@ -1,25 +1,25 @@
-"""The one wrapper every entry script runs in, Hydra's command line included:
+"""The one way in for every command: ``src/<command>.py`` is
 
-    def main(cfg: DictConfig) -> float | None: ...
+    from lenetlab.cli.launch import launch
 
     if __name__ == "__main__":
-        launch(main, config_name="train")  # conf/train.yaml
+        launch("lenetlab.commands.train", config_name="train")  # conf/train.yaml
 
-It makes a command keep the README's promises, for single runs and multiruns alike:
-``resume=<run dir>`` becomes that run's own config; every error a user can fix (a config mistake
-Hydra finds, a bad value, missing data, a full disk, a read-only folder) is one line on stderr and
-exit code 2; and a folder created for a run that never started is removed again. In a multirun a
-job's error fails that job only: Hydra records it (the sweep summary shows its line) and the
-other jobs run. ``HYDRA_FULL_ERROR=1`` shows the tracebacks instead of the line.
+and ``launch`` keeps the README's promises for single runs and multiruns alike. Hydra composes
+the config (``resume=<run dir>`` becomes that run's own config, cli/resume.py); cli/checks.py
+checks all of it before the command's module, and with it torch and Lightning, is imported;
+every error a user can fix (a config mistake, missing data, a full disk, a read-only folder) is
+one line on stderr and exit code 2; and a folder created for a run that never started is
+removed again. In a multirun a job's error fails that job only: Hydra records it (the sweep
+summary shows its line) and the other jobs run. ``HYDRA_FULL_ERROR=1`` shows the tracebacks.
 """
 
-import inspect
+import importlib
 import logging
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -27,27 +27,30 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from lenetlab.cli.checks import check_config, check_removed_groups, unknown_override
+from lenetlab.cli.resume import resume_command_line
+from lenetlab.cli.run_dirs import RunDirs
+from lenetlab.environment import is_other_rank, leave_for_rank_zero, lost_connection
 from lenetlab.errors import TRACEBACKS_ASKED, one_line, unwritable_cause
-from lenetlab.runs.ranks import is_other_rank, leave_for_rank_zero, lost_connection
-from lenetlab.runs.resume import last_checkpoint, resume_command_line
-from lenetlab.runs.run_dirs import RunDirs
+from lenetlab.run_folder import last_checkpoint, resume_command
+
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"  # the repository's conf/
 
 
-def launch(main: Callable[[DictConfig], object], config_name: str) -> None:
-    """Run ``main`` as Hydra's task function on ``conf/<config_name>.yaml`` (conf/ beside the
-    folder of the script that defines ``main``)."""
+def launch(command_module: str, config_name: str) -> None:
+    """Run ``<command_module>.main(cfg)`` as Hydra's task function on conf/<config_name>.yaml,
+    once the config is checked."""
     show_tracebacks = TRACEBACKS_ASKED
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors instead of printing them
     run_dirs = RunDirs()
     run_dirs.register_resolvers()  # before Hydra composes the config
     silence_library_noise()
     threading.excepthook = quiet_unwritable_thread_errors
-    script = Path(inspect.getfile(main)).resolve()
-    conf_dir = script.parents[1] / "conf"
 
     def job(cfg: DictConfig):
         try:
-            return main(cfg)
+            check_config(cfg, config_name)
+            return importlib.import_module(command_module).main(cfg)
         except Exception as error:
             if HydraConfig.get().mode == RunMode.MULTIRUN:
                 raise  # this job failed, the sweep goes on
@@ -55,13 +58,14 @@ def launch(main: Callable[[DictConfig], object], config_name: str) -> None:
             run_dir = HydraConfig.get().runtime.output_dir
             stop(error, RunDirs([Path(run_dir)]), run_dir, show_tracebacks)
 
-    job.__module__ = script.stem  # Hydra names the job, and its log file, after this module
+    job.__module__ = config_name  # Hydra names the job, and its log file, after this module
     try:
+        check_removed_groups(sys.argv[1:], config_name, CONF_DIR)
         sys.argv, resumed = resume_command_line(sys.argv)
     except Exception as error:
         stop(error, run_dirs, None, show_tracebacks)
     try:
-        hydra.main(version_base="1.3", config_path=str(conf_dir), config_name=config_name)(job)()
+        hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)(job)()
     except Exception as error:  # before or around the jobs: composing, the run folder, a sweep
         stop(error, run_dirs, resumed or run_dirs.last, show_tracebacks)
     except BaseException as stop_signal:  # Ctrl-C, SystemExit: no line to print, no empty folder
@@ -73,7 +77,7 @@ def stop(error: Exception, run_dirs: RunDirs, run_dir: str | None, show_tracebac
     """Remove the folders the failed command leaves unused, then print the error's one line and
     exit 2; raise ``error`` instead if it is not one a user can fix (a bug)."""
     run_dirs.discard_unused(error)
-    message = one_line(error, run_dir)
+    message = one_line(unknown_override(error) or error, run_dir)
     if is_other_rank() and not show_traceback:  # rank 0 of a DDP run speaks for the run
         if message is not None:
             leave_for_rank_zero(message)
@@ -83,7 +87,7 @@ def stop(error: Exception, run_dirs: RunDirs, run_dir: str | None, show_tracebac
     if message is None or show_traceback:
         raise error
     if unwritable_cause(error) and run_dir and last_checkpoint(run_dir).is_file():
-        message += f"; then continue with: python src/train.py resume={run_dir}"
+        message += f"; then continue with: {resume_command(run_dir)}"
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2) from None
 

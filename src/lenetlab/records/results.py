@@ -1,26 +1,43 @@
 """What a finished run leaves behind: metrics.json, and TensorBoard's HPARAMS with real metrics."""
 
 import logging
+import time
 from pathlib import Path
 
 import torch
-from lightning import Trainer
+from lightning import Callback, Trainer
 from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
-from lenetlab.models.module import EPOCHS_COMPLETED, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
-from lenetlab.runs.files import write_json_atomic
-from lenetlab.runs.hparams import log_hparams
+from lenetlab.choices import EPOCHS_COMPLETED, RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
+from lenetlab.records.files import write_json_atomic
+from lenetlab.records.hparams import log_hparams
+from lenetlab.run_folder import EPOCHS, METRICS_FILE, TRAIN_TIME, WALL_TIME
 
 log = logging.getLogger(__name__)
 
-# metrics.json's keys besides the metrics themselves (the sweep summary reads them too).
-EPOCHS = "epochs"
-WALL_TIME = "wall_time_s"  # the whole train.py job: fit and test
-TRAIN_TIME = "train_time_s"  # training alone (callbacks.timer): its steps and validations
-# The metrics a run ends with: metrics.json, TensorBoard's HPARAMS, what sweepers optimise.
-RESULT_METRICS = (VAL_ACC_BEST, TEST_ACC, TEST_LOSS)
+
+class RunClock(Callback):
+    """metrics.json's wall_time_s: seconds since ``started`` (this command's start) plus the
+    commands this run was resumed from, as callbacks.timer carries train_time_s across them."""
+
+    def __init__(self, started: float):
+        self.started = started
+        self.before = 0.0  # the wall time of the commands this run was resumed from
+        self.restored = 0.0  # what a loaded checkpoint says: applies when fitting resumes
+
+    def elapsed(self) -> float:
+        return self.before + time.monotonic() - self.started
+
+    def state_dict(self) -> dict:
+        return {WALL_TIME: self.elapsed()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.restored = state_dict.get(WALL_TIME, 0.0)  # also when testing a checkpoint
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.before = self.restored if trainer.ckpt_path else 0.0
 
 
 def fit_metrics(trainer: Trainer) -> dict:
@@ -58,6 +75,8 @@ def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
         if isinstance(logger, TensorBoardLogger):
             log_hparams(logger, cfg, final, step=trainer.global_step)
             logger.finalize("success")
-    path = Path(cfg.paths.output_dir) / "metrics.json"
+    clock = next(c for c in trainer.callbacks if isinstance(c, RunClock))
+    metrics[WALL_TIME] = round(clock.elapsed(), 2)
+    path = Path(cfg.paths.output_dir) / METRICS_FILE
     write_json_atomic(path, metrics)
     log.info("metrics: %s (saved to %s)", metrics, path)

@@ -8,7 +8,7 @@ summary_over_seeds.csv.
 A Hydra callback keeps the table current: every job, as it ends (in whichever process or cluster
 node ran it), records its status in ``<job dir>/job.json`` and rewrites the table, so failed jobs
 are in it with their error line even when the sweep itself stops on them. At the end of the
-multirun the table is printed. ``python src/summarize.py <sweep dir>`` rebuilds it afterwards.
+multirun the table is printed; ``python src/summarize.py sweep_dir=<sweep dir>`` rebuilds it.
 """
 
 import csv
@@ -27,9 +27,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from lenetlab.models.module import TEST_ACC, VAL_ACC_BEST
-from lenetlab.runs.files import write_json_atomic, write_text_atomic
-from lenetlab.runs.results import EPOCHS, WALL_TIME
+from lenetlab.choices import TEST_ACC, VAL_ACC_BEST
+from lenetlab.records.files import write_json_atomic, write_text_atomic
+from lenetlab.run_folder import EPOCHS, JOB_FILE, METRICS_FILE, WALL_TIME
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class SweepSummary(Callback):
             "error": error,
             WALL_TIME: round(time.monotonic() - self.job_started, 2),
         }
-        write_json_atomic(run_dir / "job.json", record)
+        write_json_atomic(run_dir / JOB_FILE, record)
         write_summary(Path(hydra_cfg.sweep.dir), self.metric, self.mode)
 
     def on_multirun_end(self, config, **kwargs) -> None:
@@ -96,8 +96,8 @@ def read_jobs(sweep_dir: Path, metric: str) -> list[dict]:
     """One row per job directory (a folder with a .hydra/ inside) under ``sweep_dir``."""
     jobs = []
     for job_dir in sorted(p.parent.parent for p in sweep_dir.glob("*/.hydra/config.yaml")):
-        record = read_json(job_dir / "job.json")
-        metrics = read_json(job_dir / "metrics.json")
+        record = read_json(job_dir / JOB_FILE)
+        metrics = read_json(job_dir / METRICS_FILE)
         if not record:  # still running, or killed before Hydra could record it
             overrides = OmegaConf.to_container(OmegaConf.load(job_dir / ".hydra/overrides.yaml"))
             number = job_dir.name.split("_", 1)[0]

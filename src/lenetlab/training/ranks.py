@@ -17,7 +17,6 @@ the job itself, so every single-process promise holds as it is:
 
 import ctypes
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -30,17 +29,13 @@ from pathlib import Path
 import torch
 from hydra.core.hydra_config import HydraConfig
 from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
-from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
-from torch.distributed import DistError
 
+from lenetlab.environment import RANK_ERRORS, RUN_DIR, RUN_DIR_VALUE, lost_connection
 from lenetlab.errors import TRACEBACKS_ASKED, UsageError, one_line
-from lenetlab.runs.devices import device_count, devices_for_job
-from lenetlab.runs.resume import last_checkpoint
+from lenetlab.run_folder import last_checkpoint, resume_command
+from lenetlab.training.devices import device_count
 
-ERRORS_DIR = "LENETLAB_RANK_ERRORS"  # where ranks 1..n-1 leave their one line for rank 0
-RUN_DIR = "LENETLAB_RUN_DIR"  # the run folder, for ranks 1..n-1
-PEER_GONE = re.compile(r"Connection (closed|reset) by peer")  # gloo's words for a dead rank
 STARTUP_GRACE_S = 30  # rank 0 waits in the rendezvous for ranks that may have died
 
 
@@ -59,14 +54,16 @@ def processes_to_start(trainer_cfg: DictConfig) -> int:
 
 
 class OtherRanks:
-    """``with OtherRanks(cfg):`` runs the block in ranks 1..n-1 too (no-op for one process).
+    """``with OtherRanks(cfg, devices):`` runs the block in ranks 1..n-1 too (no-op for one
+    process).
 
     Leaving the block waits for the other ranks to finish theirs; leaving it on an error stops
     them, and an error that is only a consequence of another rank's (the connection to it
     broke) becomes that rank's one line."""
 
-    def __init__(self, cfg: DictConfig):
+    def __init__(self, cfg: DictConfig, devices):
         self.trainer_cfg = cfg.trainer
+        self.devices = devices  # the job's (devices.job_devices): the same in every rank
         self.count = processes_to_start(cfg.trainer)
         self.processes: dict[int, subprocess.Popen] = {}
         self.failed: tuple[int, int] | None = None  # (rank, exit code) of the first to fail
@@ -83,12 +80,11 @@ class OtherRanks:
             "MASTER_PORT": str(free_port()),
             "WORLD_SIZE": str(self.count),
             "NODE_RANK": "0",
-            ERRORS_DIR: self.errors_dir.name,
+            RANK_ERRORS: self.errors_dir.name,
         }
         tracebacks = {"HYDRA_FULL_ERROR": "1" if TRACEBACKS_ASKED else "0"}
-        devices = devices_for_job(self.trainer_cfg)  # the same devices in every rank
         command, job_env = job_command_line()
-        command.append(f"trainer.devices={devices}".replace(" ", ""))
+        command.append(f"trainer.devices={self.devices}".replace(" ", ""))
         for rank in range(1, self.count):
             env = os.environ | shared | tracebacks | job_env | {"LOCAL_RANK": str(rank)}
             self.processes[rank] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
@@ -173,7 +169,7 @@ class OtherRanks:
             message = f"rank {rank} of this run failed (exit code {code}); its traceback is above"
         run_dir = HydraConfig.get().runtime.output_dir
         if last_checkpoint(run_dir).is_file():
-            message += f"; continue with: python src/train.py resume={run_dir}"
+            message += f"; continue with: {resume_command(run_dir)}"
         return message
 
 
@@ -183,20 +179,6 @@ def leave_process_group() -> None:
     active exception"). The next job of a multirun, in the same process, forms a new group."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
-
-
-def leave_for_rank_zero(message: str) -> None:
-    """In ranks 1..n-1 started here (is_other_rank): write the one line for rank 0 to print."""
-    Path(os.environ[ERRORS_DIR], f"rank{rank_zero_only.rank}").write_text(message)
-
-
-def lost_connection(error: BaseException) -> bool:
-    """A collective failed because another rank is gone (gloo raises a plain RuntimeError)."""
-    return isinstance(error, DistError) or bool(PEER_GONE.search(str(error)))
-
-
-def is_other_rank() -> bool:
-    return bool(os.environ.get(ERRORS_DIR)) and rank_zero_only.rank != 0
 
 
 def job_command_line() -> tuple[list[str], dict[str, str]]:
@@ -212,7 +194,7 @@ def job_command_line() -> tuple[list[str], dict[str, str]]:
         f"--config-path={primary.path.removeprefix('file://')}",
         f"--config-name={hydra_cfg.job.config_name}",
         *hydra_cfg.overrides.task,
-        f"hydra.run.dir=${{oc.env:{RUN_DIR}}}",
+        f"hydra.run.dir={RUN_DIR_VALUE}",
         "hydra.output_subdir=null",  # rank 0 saved the config
         "hydra/job_logging=stdout",  # rank 0 writes the log file
     ]

@@ -1,0 +1,2 @@
+"""What runs leave behind and how it is read back: atomic files, metrics.json and TensorBoard's
+HPARAMS, a sweep's summary, and checkpoints opened for eval, predict and export (loading.py)."""

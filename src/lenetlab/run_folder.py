@@ -1,0 +1,37 @@
+"""What a run folder holds, by name, and the command that continues the run in it. Every path
+and every printed "continue with" comes from here.
+
+    <run>/.hydra/config.yaml       the run's config (resume=<run> reads it)
+    <run>/checkpoints/last.ckpt    the latest state, always kept (training/checkpointing.py)
+    <run>/checkpoints/best.ckpt    the best epoch by val/acc (callbacks.model_checkpoint)
+    <run>/metrics.json             the final metrics (records/results.py)
+    <run>/job.json                 a multirun job's status (records/sweep_summary.py)
+"""
+
+import shlex
+from pathlib import Path
+
+CHECKPOINTS = "checkpoints"
+LAST = "last"  # checkpoints/last.ckpt
+METRICS_FILE = "metrics.json"
+JOB_FILE = "job.json"
+CONFIG_FILE = Path(".hydra", "config.yaml")
+
+# metrics.json's keys besides the metrics themselves (the sweep summary reads them too).
+EPOCHS = "epochs"
+WALL_TIME = "wall_time_s"  # the run's train.py commands, fit and test, added up over resumes
+TRAIN_TIME = "train_time_s"  # training alone (callbacks.timer): steps and validations
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / CHECKPOINTS
+
+
+def last_checkpoint(run_dir: str | Path) -> Path:
+    """What ``resume=<run dir>`` starts from."""
+    return checkpoint_dir(run_dir) / f"{LAST}.ckpt"
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The command that continues the run (or the sweep) in ``run_dir``, quoted for a shell."""
+    return f"python src/train.py {shlex.quote(f'resume={run_dir}')}"
