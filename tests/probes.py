@@ -106,9 +106,12 @@ SYNCING_OPS = {"_local_scalar_dense", "nonzero", "masked_select", "_unique2", "u
 
 
 def called_from_lenetlab() -> bool:
+    """Is a frame of lenetlab's own per-step code (not the recipe calling trainer.fit) on the
+    stack?"""
     frame = sys._getframe(2)
     while frame is not None:
-        if f"{os.sep}lenetlab{os.sep}" in frame.f_code.co_filename:
+        name = frame.f_code.co_filename
+        if f"{os.sep}lenetlab{os.sep}" in name and f"{os.sep}commands{os.sep}" not in name:
             return True
         frame = frame.f_back
     return False

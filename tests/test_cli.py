@@ -38,28 +38,3 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
     )
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads((eval_dir / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]
-
-
-def test_missing_data_is_one_line_and_exit_2(tmp_path):
-    empty = tmp_path / "empty"
-    result = run_script(
-        "train.py",
-        f"paths.data_dir={empty}",
-        "data.download=false",
-        f"hydra.run.dir={tmp_path / 'run'}",
-        *QUIET,
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr + result.stdout
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1
-    assert str(empty / "MNIST" / "raw") in errors[0] and "train-images-idx3-ubyte" in errors[0]
-    assert not (tmp_path / "run" / "checkpoints").exists()
-
-
-def test_eval_of_a_missing_checkpoint_is_one_line(tmp_path):
-    missing = tmp_path / "nope.ckpt"
-    result = run_script("eval.py", f"ckpt_path={missing}", f"hydra.run.dir={tmp_path}")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=")
-    assert "Traceback" not in result.stderr

@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-import export as export_script
-import predict as predict_script
 from conftest import compose_config, run_script
 from lenetlab.commands import evaluate as eval_script
+from lenetlab.commands import export as export_script
+from lenetlab.commands import predict as predict_script
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.data.photo import photo_to_input
 from lenetlab.models.module import LeNetModule
@@ -25,9 +25,9 @@ EXPECTED = json.loads((ASSET / "expected.json").read_text())["eval_on_fixture_mn
 
 
 def test_old_checkpoint_evaluates_to_the_same_test_results(tmp_path, data_dir):
-    # data.data_dir: the checkpoint names the folder it was trained from, gone since.
+    # data_dir: the checkpoint names the folder it was trained from, gone since.
     result = run_script(
-        "eval.py", f"ckpt_path={CHECKPOINT}", f"data.data_dir={data_dir}",
+        "eval.py", f"ckpt_path={CHECKPOINT}", f"data_dir={data_dir}",
         f"paths.log_dir={tmp_path}", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -35,7 +35,8 @@ def test_old_checkpoint_evaluates_to_the_same_test_results(tmp_path, data_dir):
     metrics = json.loads(metrics_file.read_text())
     assert metrics["dataset"] == "mnist"
     assert metrics["test/acc"] == EXPECTED["test/acc"]
-    assert metrics["test/loss"] == pytest.approx(EXPECTED["test/loss"], rel=1e-5)
+    # The last digits of the loss differ between CPUs (AVX2 and AVX-512 kernels): 1e-5 relative.
+    assert metrics["test/loss"] == pytest.approx(EXPECTED["test/loss"], rel=1e-4)
 
 
 def test_old_checkpoint_loads_with_no_config():
@@ -67,19 +68,34 @@ def test_old_checkpoint_predicts_as_the_model_does(tmp_path, data_dir):
 def test_old_checkpoint_exports_and_checks_on_its_test_images(tmp_path, data_dir):
     output = tmp_path / "old.pt"
     overrides = [f"ckpt_path={CHECKPOINT}", f"output={output}", "format=torchscript",
-                 f"data.data_dir={data_dir}", "check_images=64"]  # fmt: skip
+                 f"data_dir={data_dir}", "check_images=64"]  # fmt: skip
     report = export_script.export(compose_config("export", overrides, tmp_path / "export"))
     assert output.is_file() and report["max_abs_diff"] < 1e-3
-    assert report["checked_on"] == "64 mnist test images"  # data.data_dir reached the check
+    assert report["checked_on"] == "64 mnist test images"  # data_dir reached the check
 
 
-def test_eval_takes_the_data_keys_train_takes(tmp_path, data_dir):
-    """data=<name> and data.<key>= on eval.py: the same vocabulary as train.py."""
-    overrides = [f"ckpt_path={CHECKPOINT}", f"data.data_dir={data_dir}", "data=usps",
-                 "data.eval_batch_size=7", "trainer.accelerator=cpu",
+def test_eval_takes_its_own_dataset_folder_and_batch_size(tmp_path, data_dir):
+    """dataset=, data_dir= and batch_size= on eval.py, from the command line or a yaml alike."""
+    overrides = [f"ckpt_path={CHECKPOINT}", f"data_dir={data_dir}", "dataset=usps",
+                 "batch_size=7", "trainer.accelerator=cpu",
                  "trainer.enable_progress_bar=false"]  # fmt: skip
     metrics = eval_script.evaluate(compose_config("eval", overrides, tmp_path / "eval"))
     assert metrics["dataset"] == "usps"
+
+
+def test_eval_reads_its_data_keys_from_a_yaml(tmp_path, data_dir):
+    """The keys a config file sets apply as those typed do (they were dropped before)."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "mine.yaml").write_text(
+        f"defaults:\n  - eval\n  - _self_\n\nckpt_path: {CHECKPOINT}\n"
+        f"data_dir: {data_dir}\ndataset: usps\nbatch_size: 9\n"
+    )
+    result = run_script("eval.py", f"--config-dir={conf}", "--config-name=mine",
+                        f"hydra.run.dir={tmp_path / 'eval'}", "trainer.accelerator=cpu",
+                        "trainer.enable_progress_bar=false")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["dataset"] == "usps"
 
 
 def test_an_old_run_folder_is_refused_by_resume_in_one_line(tmp_path):

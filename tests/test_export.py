@@ -64,17 +64,3 @@ def test_export_writes_next_to_the_checkpoint_by_default(tmp_path, checkpoint):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "best.pt").is_file()
     assert json.loads((tmp_path / "best.pt.json").read_text())["checked_on"].startswith("random")
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["format=tflite"], "format=tflite: choose onnx or torchscript"),
-        (["ckpt_path=README.md"], "is not a lenetlab checkpoint"),
-        (["output=/nonexistent/dir/model.onnx"], "folder /nonexistent/dir does not exist"),
-    ],
-)
-def test_export_bad_arguments_are_one_line(checkpoint, args, message):
-    result = run_export(f"ckpt_path={checkpoint}", *args)
-    assert result.returncode == 2
-    assert message in result.stderr and result.stderr.count("\n") == 1

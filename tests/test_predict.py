@@ -121,16 +121,3 @@ def test_predict_writes_csv_and_names_fashion_classes(tmp_path, checkpoint):
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt"]
     classes += ["Sneaker", "Bag", "Ankle boot"]
     assert row["class"] in classes and row["top3"].startswith(row["class"] + ":")
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["ckpt_path=missing.ckpt", "inputs=x.png"], "ckpt_path=missing.ckpt: no such file"),
-        (["ckpt_path=README.md", "inputs=x.png"], "is not a lenetlab checkpoint"),
-    ],
-)
-def test_predict_bad_arguments_are_one_line(args, message):
-    result = run_predict(*args)
-    assert result.returncode == 2
-    assert message in result.stderr and result.stderr.count("\n") == 1

@@ -104,35 +104,7 @@ def test_resume_needs_a_run_directory(tmp_path):
 
 
 SLOW = pytest.mark.slow
-BAD_VALUES = [  # (override, what the line says, what it allows); the first two in the quick tier
-    pytest.param("model=lenet_tnah", "find 'model/lenet_tnah'", "lenet_sigmoid, lenet_tanh"),
-    pytest.param("data.batch_size=0", "data.batch_size=0 is not valid", "a whole number >= 1"),
-    pytest.param("trainer.max_epochs=ten", "max_epochs='ten' is not valid", ">= 1", marks=SLOW),
-    pytest.param("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not valid", "> 0", marks=SLOW),
-    pytest.param("data.val_fraction=1.5", "val_fraction=1.5 is not valid", "0 and 1", marks=SLOW),
-    pytest.param("model.activation=tanhh", "'tanhh' is not valid", "tanh, relu", marks=SLOW),
-    pytest.param("trainer.max_epoch=3", "override 'trainer.max_epoch'", "+trainer", marks=SLOW),
-    pytest.param("data.batch_size=[", "no viable alternative", "override_grammar", marks=SLOW),
-    pytest.param(  # the README's own GPU command, on a machine without one
-        "trainer.accelerator=gpu",
-        "this machine has no usable GPU (CPU only)",
-        "trainer.accelerator=cpu",
-        marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
-    ),  # fmt: skip
-    pytest.param("trainer.devices=2", "trains on 2 devices, one process each", "trainer=ddp"),
-]
-
-
-@pytest.mark.parametrize(("override", "what", "allowed"), BAD_VALUES)
-def test_bad_config_is_one_line_exit_2_and_leaves_nothing(tmp_path, data_dir, override, what,
-                                                          allowed):  # fmt: skip
-    outputs = tmp_path / "outputs"
-    result = train_cli(override, f"paths.log_dir={outputs}", f"paths.data_dir={data_dir}")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert what in result.stderr and allowed in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    assert not outputs.exists() or not any(outputs.iterdir())
+# Mistakes in the config, in every command: tests/cli/test_mistakes.py (generated).
 
 
 def damage(data_dir, tmp_path, name, damage_fn):
@@ -145,8 +117,14 @@ def damage(data_dir, tmp_path, name, damage_fn):
 
 @pytest.mark.parametrize(
     ("dataset", "name", "damage_fn", "what"),
-    [
-        ("mnist", "MNIST/raw/train-images-idx3-ubyte", lambda b: b[:-1000], "where its header"),
+    [  # a truncated MNIST file: tests/cli/test_mistakes.py
+        pytest.param(
+            "mnist",
+            "MNIST/raw/train-images-idx3-ubyte",
+            lambda b: b[:-1000],
+            "where its header",
+            marks=SLOW,
+        ),  # fmt: skip
         pytest.param(
             "fashion_mnist",
             "FashionMNIST/raw/t10k-labels-idx1-ubyte",
@@ -169,22 +147,6 @@ def test_damaged_dataset_file_is_named_in_one_line(tmp_path, data_dir, dataset, 
     assert result.stderr.count("\n") == 1, result.stderr
     assert f"{path}: " in result.stderr and what in result.stderr
     assert not outputs.exists() or not any(outputs.iterdir())
-
-
-SCRIPTS = ["eval.py", pytest.param("export.py", marks=SLOW), pytest.param("predict.py", marks=SLOW)]
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_a_file_that_is_not_a_checkpoint_is_one_line(tmp_path, script):
-    fake = tmp_path / "model.ckpt"
-    fake.write_bytes(b"not a checkpoint")
-    extra = {"eval.py": [f"paths.log_dir={tmp_path}"], "predict.py": ["inputs=x.png"]}
-    result = run_script(script, f"ckpt_path={fake}", *extra.get(script, []))
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"error: ckpt_path={fake} is not a lenetlab checkpoint (UnpicklingError); "
-        "use one from outputs/<run>/checkpoints/\n"
-    )
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):

@@ -59,6 +59,8 @@ def one_line(error: BaseException, run_dir: str | None = None) -> str | None:
         return str(error)
     if isinstance(error, InstantiationException) and isinstance(error.__cause__, UsageError):
         return str(error.__cause__)  # refused by what Hydra was building, e.g. the sweeper
+    if isinstance(error, OverrideParseException) and error.override:
+        return f"{error.override}: {hydra_message(error)}"  # Hydra's words leave it out
     if isinstance(error, HYDRA_CONFIG_ERRORS):
         return hydra_message(error)
     if isinstance(error, InstantiationException) and is_misconfiguration(error.__cause__):

@@ -42,7 +42,11 @@ def mistakes(command: str, cfg) -> list[tuple[str, list[str], list[str], str]]:
         ("unknown key, +", ["+nosuchkey=1"], [], "nosuchkey"),
         ("unknown key, ++", ["++nosuchkey=1"], [], "nosuchkey"),
         ("unknown key, ~", ["~nosuchkey"], [], "nosuchkey"),
+        ("override Hydra cannot parse", ["nosuchkey=[1,"], [], "nosuchkey=[1,"),
     ]
+    groups = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name in cfg)
+    if groups:
+        found.append(("unknown choice", [f"{groups[0]}=nosuchchoice"], [], "nosuchchoice"))
     nodes = [k for k in cfg if not OmegaConf.is_missing(cfg, k) and OmegaConf.is_dict(cfg[k])]
     groups = [group for group in ("callbacks", "logger") if cfg.get(group)]
     entries = [f"{group}.{next(iter(cfg[group]))}" for group in groups]

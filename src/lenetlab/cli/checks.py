@@ -197,11 +197,11 @@ RULES = {
 COMMAND_RULES = {
     "predict": {"output": optional((
         lambda v: isinstance(v, str) and Path(v).suffix in (".json", ".csv"),
-        "null or a .json or .csv file to write the rows to",
+        "a .json or .csv file to write the rows to",
     ))},
     "export": {"output": optional((
         lambda v: isinstance(v, str) and Path(v).parent.is_dir(),
-        "null (next to the checkpoint) or a file in a folder that exists",
+        "a file in a folder that exists (null: next to the checkpoint)",
     ))},
 }  # fmt: skip
 
@@ -247,7 +247,8 @@ def check_removed(cfg: DictConfig, command: str) -> None:
     anything else the command reads."""
     if not HydraConfig.initialized():
         return
-    parsed = OverridesParser.create().parse_overrides(list(HydraConfig.get().overrides.task))
+    typed = OmegaConf.to_container(HydraConfig.get().overrides.task, resolve=False)  # ${...} kept
+    parsed = OverridesParser.create().parse_overrides(typed)
     for override in parsed:
         if override.type != OverrideType.DEL:
             continue

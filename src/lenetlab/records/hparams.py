@@ -117,7 +117,8 @@ def keys_set_differently(group: str, sweep: Override) -> set[str]:
     """The keys of ``group`` whose values differ between the sweep's choices, each composed
     with this job's other overrides."""
     hydra_cfg = HydraConfig.get()
-    others = [o for o in hydra_cfg.overrides.task if o.split("=", 1)[0].lstrip("+~") != group]
+    typed = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)  # ${...} as given
+    others = [o for o in typed if o.split("=", 1)[0].lstrip("+~") != group]
     groups = []
     for choice in sweep.sweep_string_iterator():
         overrides = [*others, f"{group}={choice}"]

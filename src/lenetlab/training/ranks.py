@@ -193,7 +193,7 @@ def job_command_line() -> tuple[list[str], dict[str, str]]:
         str(Path(sys.argv[0]).resolve()),
         f"--config-path={primary.path.removeprefix('file://')}",
         f"--config-name={hydra_cfg.job.config_name}",
-        *hydra_cfg.overrides.task,
+        *OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False),  # ${...} as given
         f"hydra.run.dir={RUN_DIR_VALUE}",
         "hydra.output_subdir=null",  # rank 0 saved the config
         "hydra/job_logging=stdout",  # rank 0 writes the log file
