@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import torch
+from hydra.core.hydra_config import HydraConfig
 from lightning import Callback
 
 from lenetlab.errors import UsageError
@@ -44,15 +45,22 @@ def at(trainer, epoch: int, rank: int | None) -> bool:
 
 class SignalAt(Callback):
     """Sends a signal in the middle of an epoch (a kill or a Ctrl-C): to this process, or with
-    ``group=true`` to its whole process group, as a terminal sends Ctrl-C to a command."""
+    ``group=true`` to its whole process group, as a terminal sends Ctrl-C to a command. ``job``:
+    only in that job of a multirun; ``once``: a file it leaves, so that it fires once."""
 
     def __init__(self, epoch: int, batch: int, signal: str, rank: int | None = 0,
-                 group: bool = False):  # fmt: skip
+                 group: bool = False, job: int | None = None, once: str | None = None):  # fmt: skip
         self.epoch, self.batch, self.signal = epoch, batch, signal
-        self.rank, self.group = rank, group
+        self.rank, self.group, self.job, self.once = rank, group, job, once
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if at(trainer, self.epoch, self.rank) and batch_idx == self.batch:
+            if self.job is not None and HydraConfig.get().job.num != self.job:
+                return
+            if self.once:
+                if os.path.exists(self.once):
+                    return
+                open(self.once, "w").close()
             number = getattr(signal, self.signal)
             os.killpg(os.getpgid(0), number) if self.group else os.kill(os.getpid(), number)
 

@@ -100,6 +100,19 @@ def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
     assert all(trial["intermediate_values"] for trial in trials)  # val/acc after each epoch
 
 
+def test_resume_of_a_search_runs_the_trials_it_lacks_in_its_own_folder(tmp_path, data_dir):
+    """resume=<sweep dir> reads as for a grid: the search goes on in its folder and its study
+    (the journal there), numbering the new trials after the old; here 2 of 3 had run."""
+    log_dir = search(tmp_path, data_dir, 2, "hydra.sweeper.sampler.n_startup_trials=1")
+    sweep_dir = only_sweep_dir(log_dir)
+    result = run_script("train.py", f"resume={sweep_dir}", "hydra.sweeper.n_trials=3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = optuna.load_study(study_name="mnist_optuna", storage=open_storage(None, sweep_dir))
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert [job.name.split("_")[0] for job in job_dirs(sweep_dir)] == ["0", "1", "2"]
+    assert only_sweep_dir(log_dir) == sweep_dir and len(read_summary(sweep_dir)) == 3
+
+
 def dashboard_trials(storage: str) -> list[dict]:
     """The trials optuna-dashboard shows for the study in ``storage``, from its JSON API."""
     with socket.socket() as s:

@@ -5,6 +5,8 @@ import csv
 import json
 import math
 import os
+import shlex
+import shutil
 import threading
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.errors import UsageError
 from lenetlab.records.hparams import swept_hparams
 from lenetlab.records.sweep_summary import sorted_jobs, write_summary
+from lenetlab.run_folder import resume_command
 from lenetlab.training import devices
 from probes import DtypeProbe
 
@@ -436,3 +439,65 @@ def test_a_swept_choice_that_does_not_compose_still_marks_the_swept_keys(monkeyp
     monkeypatch.setattr("lenetlab.records.hparams.keys_set_differently", cannot_compose)
     sweeps = OverridesParser.create().parse_overrides(["model=lenet_tanh,lenet_relu", "seed=1,2"])
     assert swept_hparams(sweeps) == {"model", "seed"}
+
+
+def test_an_interrupted_sweep_goes_on_with_the_command_it_prints(tmp_path, data_dir):
+    """Ctrl-C in job 1 of three: the printed resume=<sweep dir> keeps job 0 as it was, resumes
+    job 1 from its last.ckpt and runs job 2, in the same folders; the summary has all three."""
+    log_dir, fired = tmp_path / "outputs", tmp_path / "fired"
+    ctrl_c = ["+callbacks.signal._target_=probes.SignalAt", "+callbacks.signal.epoch=1",
+              "+callbacks.signal.batch=2", "+callbacks.signal.signal=SIGINT",
+              "+callbacks.signal.job=1", f"+callbacks.signal.once={fired}"]  # fmt: skip
+    sweep = ["-m", "seed=1,2,3", f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
+             *QUIET, "trainer.max_epochs=2", *ctrl_c]  # fmt: skip
+    first = run_script("train.py", *sweep)
+    assert first.returncode != 0 and fired.is_file()
+    sweep_dir = only_sweep_dir(log_dir)
+    hint = next(line for line in (first.stdout + first.stderr).splitlines() if "Continue" in line)
+    assert hint.endswith(resume_command(sweep_dir))  # the sweep's, not the job's
+    job_0, job_1 = job_dirs(sweep_dir)  # job 2 never started
+    kept = (job_0 / "metrics.json").read_text(), (job_0 / "job.json").read_text()
+    interrupted_at = torch.load(job_1 / "checkpoints" / "last.ckpt", weights_only=False)
+
+    printed = shlex.split(resume_command(sweep_dir))
+    resumed = run_script(Path(printed[1]).name, *printed[2:])
+    assert resumed.returncode == 0, resumed.stderr
+    assert only_sweep_dir(log_dir) == sweep_dir  # the same folder, no new one
+    jobs = job_dirs(sweep_dir)
+    assert [job.name[:2] for job in jobs] == ["0_", "1_", "2_"]
+    assert all(f"seed={n + 1}" in (job / ".hydra/overrides.yaml").read_text()
+               for n, job in enumerate(jobs))  # fmt: skip
+    assert ((jobs[0] / "metrics.json").read_text(), (jobs[0] / "job.json").read_text()) == kept
+    resumed_from = interrupted_at["global_step"]  # job 1 went on from there, not from 0
+    steps = [event.step for event in scalar_events(jobs[1], "val/acc")]
+    assert resumed_from > 0 and len(steps) == 2 and steps == sorted(steps)
+    assert json.loads((jobs[2] / "metrics.json").read_text())["epochs"] == 2
+    rows = read_summary(sweep_dir)
+    assert sorted(row["status"] for row in rows) == ["completed"] * 3
+
+
+def scalar_events(run_dir: Path, tag: str):
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return events.Scalars(tag)
+
+
+@pytest.mark.slow
+def test_a_joblib_sweep_continues_where_its_jobs_stopped(tmp_path, data_dir):
+    """resume=<sweep dir> on joblib's workers: a finished job kept, one cut short (its
+    metrics.json gone, its last.ckpt kept) finished, one never started run."""
+    log_dir = tmp_path / "outputs"
+    sweep = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=1,2,3",
+             f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}", *QUIET]  # fmt: skip
+    assert run_script("train.py", *sweep).returncode == 0
+    sweep_dir = only_sweep_dir(log_dir)
+    job_0, job_1, job_2 = job_dirs(sweep_dir)
+    kept = (job_0 / "metrics.json").read_text()
+    (job_1 / "metrics.json").unlink(), (job_1 / "job.json").unlink()  # stopped after its epoch
+    shutil.rmtree(job_2)  # never started
+    resumed = run_script("train.py", f"resume={sweep_dir}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (job_0 / "metrics.json").read_text() == kept
+    assert json.loads((job_1 / "metrics.json").read_text())["epochs"] == 1
+    assert (job_2 / "metrics.json").is_file()
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 3

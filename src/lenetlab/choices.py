@@ -31,7 +31,6 @@ VAL_ACC = "val/acc"
 VAL_ACC_BEST = "val/acc_best"
 TEST_LOSS = "test/loss"
 TEST_ACC = "test/acc"
-EPOCHS_COMPLETED = "epochs_completed"
 # Logged once an epoch: what a checkpoint or early stopping can monitor.
 EPOCH_METRICS = (VAL_ACC, VAL_LOSS, TRAIN_ACC, TRAIN_LOSS_EPOCH)
 # The metrics a run ends with: metrics.json, TensorBoard's HPARAMS, what sweepers optimise.

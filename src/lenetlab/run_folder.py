@@ -6,15 +6,20 @@ and every printed "continue with" comes from here.
     <run>/checkpoints/best.ckpt    the best epoch by val/acc (callbacks.model_checkpoint)
     <run>/metrics.json             the final metrics (records/results.py)
     <run>/job.json                 a multirun job's status (records/sweep_summary.py)
+    <sweep>/multirun.yaml          a multirun's config (resume=<sweep> continues it)
 """
 
 import shlex
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
 CHECKPOINTS = "checkpoints"
 LAST = "last"  # checkpoints/last.ckpt
 METRICS_FILE = "metrics.json"
 JOB_FILE = "job.json"
+MULTIRUN_FILE = "multirun.yaml"
 CONFIG_FILE = Path(".hydra", "config.yaml")
 
 # metrics.json's keys besides the metrics themselves (the sweep summary reads them too).
@@ -35,3 +40,16 @@ def last_checkpoint(run_dir: str | Path) -> Path:
 def resume_command(run_dir: str | Path) -> str:
     """The command that continues the run (or the sweep) in ``run_dir``, quoted for a shell."""
     return f"python src/train.py {shlex.quote(f'resume={run_dir}')}"
+
+
+def finished(run_dir: str | Path) -> bool:
+    """Did the run end with its results (metrics.json)?"""
+    return (Path(run_dir) / METRICS_FILE).is_file()
+
+
+def folder_to_resume(run_dir: str | Path) -> str:
+    """What ``resume=`` continues for the run in ``run_dir``: in a multirun its sweep (every job
+    of it goes on), else the run."""
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return HydraConfig.get().sweep.dir
+    return str(run_dir)

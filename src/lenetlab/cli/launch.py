@@ -28,7 +28,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from lenetlab.cli.checks import check_config, check_removed_groups, unknown_override
-from lenetlab.cli.resume import resume_command_line
+from lenetlab.cli.resume import continue_sweep_job, resume_command_line
 from lenetlab.cli.run_dirs import RunDirs
 from lenetlab.environment import is_other_rank, leave_for_rank_zero, lost_connection
 from lenetlab.errors import TRACEBACKS_ASKED, one_line, unwritable_cause
@@ -50,6 +50,9 @@ def launch(command_module: str, config_name: str) -> None:
     def job(cfg: DictConfig):
         try:
             check_config(cfg, config_name)
+            kept = continue_sweep_job(cfg)  # resume=<sweep dir>: a finished job is not rerun
+            if kept is not None:
+                return kept.get(cfg.optimized_metric)  # what train's main returns
             return importlib.import_module(command_module).main(cfg)
         except Exception as error:
             if HydraConfig.get().mode == RunMode.MULTIRUN:

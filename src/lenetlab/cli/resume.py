@@ -1,4 +1,5 @@
-"""Continue an interrupted run in its own directory: ``python src/train.py resume=<run dir>``.
+"""Continue an interrupted run in its own directory: ``python src/train.py resume=<run dir>``,
+or a whole sweep in its own: ``python src/train.py resume=<sweep dir>``.
 
 The command line is rewritten before Hydra reads it, into the run's own saved config
 (<run dir>/.hydra/config.yaml) in the run's own directory, without writing over that config, plus
@@ -7,20 +8,35 @@ through the environment (lenetlab.environment), never through its override gramm
 folder name resumes. train.py then fits from <run dir>/checkpoints/last.ckpt: epochs, optimizer,
 scheduler, best checkpoint, TensorBoard steps and the run's clocks all carry on; a longer
 ``trainer.max_epochs`` stretches the schedule (LeNetModule.on_train_start).
+
+A sweep is rerun from its ``multirun.yaml`` (the same overrides, launcher and sweeper) into its
+own folder, where Hydra gives every job the number and folder it had: a job that finished is
+kept as it is, one that was interrupted resumes from its last.ckpt, one that never started runs
+(``continue_sweep_job``). An Optuna search continues its study and runs the trials it still
+lacks (search/optuna_sweeper.py).
 """
 
+import json
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lenetlab.cli.signatures import signature
 from lenetlab.environment import RUN_DIR, RUN_DIR_VALUE
 from lenetlab.errors import UsageError
-from lenetlab.run_folder import CONFIG_FILE, last_checkpoint
+from lenetlab.run_folder import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MULTIRUN_FILE,
+    finished,
+    last_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +54,15 @@ def resume_command_line(argv: list[str]) -> tuple[list[str], str | None]:
     if not resumes:
         return argv, None
     run_dir = Path(resumes[-1].split("=", 1)[1]).expanduser().resolve()
+    others = [arg for arg in argv[1:] if not arg.startswith("resume=")]
+    if (run_dir / MULTIRUN_FILE).is_file() and not (run_dir / CONFIG_FILE).is_file():
+        return sweep_command_line(argv[0], run_dir, others), str(run_dir)
     config = run_dir / CONFIG_FILE
     if not config.is_file():
         raise UsageError(f"resume={run_dir}: not a run directory (it has no .hydra/config.yaml)")
     if not last_checkpoint(run_dir).is_file():
         raise UsageError(f"resume={run_dir}: nothing to resume from (no checkpoints/last.ckpt)")
     check_classes_exist(OmegaConf.load(config), run_dir)
-    others = [arg for arg in argv[1:] if not arg.startswith("resume=")]
     check_resumable(others, run_dir)
     os.environ[RUN_DIR] = str(run_dir)
     rewritten = [
@@ -57,6 +75,35 @@ def resume_command_line(argv: list[str]) -> tuple[list[str], str | None]:
         *others,
     ]
     return rewritten, str(run_dir)
+
+
+def sweep_command_line(script: str, sweep_dir: Path, others: list[str]) -> list[str]:
+    """The multirun that made ``sweep_dir`` again, into the same folder."""
+    check_resumable(others, sweep_dir)
+    saved = OmegaConf.load(sweep_dir / MULTIRUN_FILE).hydra.overrides
+    task = OmegaConf.to_container(saved.task, resolve=False)
+    parsed = OverridesParser.create().parse_overrides(list(saved.hydra))
+    kept = [o.input_line for o in parsed if o.key_or_group not in ("hydra.sweep.dir", "hydra.mode")]
+    os.environ[RUN_DIR] = str(sweep_dir)
+    return [script, "--multirun", *kept, f"hydra.sweep.dir={RUN_DIR_VALUE}", *task, *others]
+
+
+def continue_sweep_job(cfg: DictConfig) -> dict | None:
+    """In a sweep being continued (``resume=<sweep dir>``): the metrics of this job if it
+    finished (it is kept, not run again); otherwise None, with ``cfg.resume`` set to the job's
+    folder when it has a last.ckpt to go on from."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    if os.environ.get(RUN_DIR) != HydraConfig.get().sweep.dir:
+        return None
+    job_dir = Path(HydraConfig.get().runtime.output_dir)
+    if finished(job_dir):
+        log.info("kept: %s finished before", job_dir.name)
+        return json.loads((job_dir / METRICS_FILE).read_text())
+    if last_checkpoint(job_dir).is_file():
+        with open_dict(cfg):
+            cfg.resume = str(job_dir)
+    return None
 
 
 def check_resumable(overrides: list[str], run_dir: Path) -> None:

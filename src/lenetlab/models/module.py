@@ -14,7 +14,6 @@ from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lenetlab.choices import (
-    EPOCHS_COMPLETED,
     TEST_ACC,
     TEST_LOSS,
     TRAIN_ACC,
@@ -143,7 +142,6 @@ class LeNetModule(LightningModule):
 
     def on_train_epoch_end(self):
         self.stop_if_diverged()  # runs without validation save their checkpoint after this
-        self.log(EPOCHS_COMPLETED, float(self.current_epoch + 1), logger=False, sync_dist=True)
 
     def stop_if_diverged(self) -> None:
         """Raise TrainingDiverged if a loss since the last check was NaN or infinite, in every

@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
-from lenetlab.choices import EPOCHS_COMPLETED, RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
+from lenetlab.choices import RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
 from lenetlab.records.files import write_json_atomic
 from lenetlab.records.hparams import log_hparams
 from lenetlab.run_folder import EPOCHS, METRICS_FILE, TRAIN_TIME, WALL_TIME
@@ -44,7 +44,7 @@ def fit_metrics(trainer: Trainer) -> dict:
     """What fitting reached: the best validation accuracy, the epochs completed, how long the
     training took (with callbacks.timer), the threads."""
     metrics = scalar_metrics(trainer, [VAL_ACC_BEST])
-    metrics[EPOCHS] = int(trainer.callback_metrics.get(EPOCHS_COMPLETED, 0))
+    metrics[EPOCHS] = trainer.fit_loop.epoch_progress.current.completed  # resumes included
     timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
     if timer is not None and timer.end_time() is not None:
         metrics[TRAIN_TIME] = round(timer.time_elapsed(), 2)

@@ -57,6 +57,10 @@ class SweepSummary(Callback):
             exception = job_return._return_value
             error = f"{type(exception).__name__}: {exception}".splitlines()[0]
         run_dir = Path(hydra_cfg.runtime.output_dir)
+        if read_json(run_dir / JOB_FILE).get("status") in ("completed", "pruned"):
+            # a job that finished before, kept as it was by resume=<sweep dir>
+            write_summary(Path(hydra_cfg.sweep.dir), self.metric, self.mode)
+            return
         status = "completed" if job_return.status == JobStatus.COMPLETED else "failed"
         if status == "completed" and (run_dir / PRUNED_FILE).is_file():
             status = "pruned"  # an Optuna trial stopped early by the pruner (search/pruning.py)

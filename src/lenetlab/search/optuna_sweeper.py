@@ -13,6 +13,7 @@ trial so far. Why our own sweeper and not hydra-optuna-sweeper: docs/guide.md, "
 
 import logging
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from lenetlab.environment import RUN_DIR
 from lenetlab.errors import UsageError
 
 log = logging.getLogger("lenetlab")
@@ -92,15 +94,21 @@ class OptunaSearch:
         before = len(study.trials)
         if before:
             log.info("continuing study %s: %d trials so far", study.study_name, before)
+        # resume=<sweep dir>: the trials this search still lacks, numbered after those it has
+        # (an interrupted one was told FAIL: it is asked again); else n_trials more.
+        continued = os.environ.get(RUN_DIR) == str(sweep_dir)
+        ended = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
+        to_run = max(self.n_trials - ended, 0) if continued else self.n_trials
+        first_job = before if continued else 0
         job_number, failures = 0, 0
-        while job_number < self.n_trials:
-            batch = min(self.n_jobs, self.n_trials - job_number)
+        while job_number < to_run:
+            batch = min(self.n_jobs, to_run - job_number)
             trials = [study.ask(space) for _ in range(batch)]
             overrides = [
                 fixed + overrides_of(trial) + self.pruning(study, trial) for trial in trials
             ]
             try:
-                results = self.launcher.launch(overrides, initial_job_idx=job_number)
+                results = self.launcher.launch(overrides, initial_job_idx=first_job + job_number)
             except BaseException as error:  # a worker killed (joblib), Ctrl-C: no trial of the
                 for trial in trials:  # batch stays RUNNING in the study
                     study.tell(trial, state=TrialState.FAIL)

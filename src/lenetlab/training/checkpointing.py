@@ -18,7 +18,13 @@ from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 
 from lenetlab.records.files import write_atomic
 from lenetlab.records.results import RunClock
-from lenetlab.run_folder import LAST, checkpoint_dir, last_checkpoint, resume_command
+from lenetlab.run_folder import (
+    LAST,
+    checkpoint_dir,
+    folder_to_resume,
+    last_checkpoint,
+    resume_command,
+)
 
 log = logging.getLogger("lenetlab")
 
@@ -66,7 +72,8 @@ class LastCheckpoint(ModelCheckpoint):
         trainer.strategy.checkpoint_io.save_checkpoint(contents, path)
         log.warning(
             "interrupted at epoch %d, step %d; saved %s. Continue with: %s",
-            trainer.current_epoch + 1, trainer.global_step, path, resume_command(self.run_dir),
+            trainer.current_epoch + 1, trainer.global_step, path,
+            resume_command(folder_to_resume(self.run_dir)),
         )  # fmt: skip
 
 

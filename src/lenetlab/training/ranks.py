@@ -33,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lenetlab.environment import RANK_ERRORS, RUN_DIR, RUN_DIR_VALUE, lost_connection
 from lenetlab.errors import TRACEBACKS_ASKED, UsageError, one_line
-from lenetlab.run_folder import last_checkpoint, resume_command
+from lenetlab.run_folder import folder_to_resume, last_checkpoint, resume_command
 from lenetlab.training.devices import device_count
 
 STARTUP_GRACE_S = 30  # rank 0 waits in the rendezvous for ranks that may have died
@@ -169,7 +169,7 @@ class OtherRanks:
             message = f"rank {rank} of this run failed (exit code {code}); its traceback is above"
         run_dir = HydraConfig.get().runtime.output_dir
         if last_checkpoint(run_dir).is_file():
-            message += f"; continue with: {resume_command(run_dir)}"
+            message += f"; continue with: {resume_command(folder_to_resume(run_dir))}"
         return message
 
 
