@@ -30,8 +30,10 @@ test-gpu: install data
 	$(PY) -m pytest -m gpu
 	$(PY) bench/speed.py --device cuda
 
-# Speed: lenetlab against the tutorial pipeline, start-up and time to 99 % (docs/benchmarks.md)
+# Speed: how fast a mistake is answered; lenetlab against the tutorial pipeline, start-up and
+# time to 99 % (docs/benchmarks.md)
 bench: install data
+	$(PY) bench/usage_errors.py
 	$(PY) bench/speed.py
 
 lint: install

@@ -4,7 +4,7 @@ import json
 
 from conftest import run_script
 
-# Lightning's switch alone turns callbacks.progress_bar off too (runs/trainer.py).
+# Lightning's switch alone turns callbacks.progress_bar off too (training/trainer.py).
 QUIET = ["trainer.accelerator=cpu", "trainer.enable_progress_bar=false"]
 
 

@@ -81,6 +81,21 @@ def sweep_dir(root: Path) -> Path:
     return root / "multirun"
 
 
+def swept_dir(tmp_path: Path, data_dir: Path) -> Path:
+    """A multirun of two one-epoch jobs, the second cut short (its results gone, its last.ckpt
+    kept): the `outputs/multirun/<date>_<time>` that resume= continues."""
+    log_dir = tmp_path / "swept"
+    result = run_script("train.py", "-m", "seed=1,2", "trainer.max_epochs=1", "data.download=false",
+                        f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
+                        "trainer.enable_progress_bar=false")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (sweep,) = (log_dir / "multirun").iterdir()
+    second = sorted(p for p in sweep.iterdir() if p.name.startswith("1_"))[0]
+    (second / "metrics.json").unlink()
+    (second / "job.json").unlink()
+    return sweep
+
+
 def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> list[str]:
     """The documents' placeholders (<run>, ..., my_digit.png) made real."""
     checkpoint = str(run_dir / "checkpoints" / "best.ckpt")
@@ -95,6 +110,8 @@ def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> 
         key, _, value = word.partition("=")
         if key == "ckpt_path":
             value = checkpoint
+        elif key == "resume" and value.startswith("outputs/multirun"):
+            value = str(shutil.copytree(swept_dir(tmp_path, data_dir), tmp_path / "resumed"))
         elif key == "resume":
             value = str(shutil.copytree(run_dir, tmp_path / "resumed", dirs_exist_ok=True))
         elif key == "inputs":

@@ -69,3 +69,12 @@ def test_the_batch_norm_benchmark_times_each_kernel():
     for shape in ("128x6x28x28: ", "128x16x10x10: "):
         line = next(line for line in result.stdout.splitlines() if line.startswith(shape))
         assert "torch, NCHW" in line and "lenetlab, channels_last" in line, result.stdout
+
+
+@pytest.mark.slow
+def test_the_usage_error_benchmark_times_every_entry_point(capsys):
+    import usage_errors
+
+    results = usage_errors.main(["--repeats", "1"])
+    assert set(results) == {p.name for p in (usage_errors.REPO / "src").glob("*.py")}
+    assert "baseline, python -c 'import lightning'" in capsys.readouterr().out

@@ -32,7 +32,7 @@ def test_every_config_composes_and_instantiates(train_config, group, choice):
     assert datamodule.hparams.augment == cfg.data.augment
     assert model.hparams.activation == cfg.model.activation
     assert trainer.max_epochs == cfg.trainer.max_epochs
-    if choice == "ddp":  # one process per device, two of them (runs/ranks.py starts them)
+    if choice == "ddp":  # one process per device, two of them (training/ranks.py starts them)
         assert isinstance(trainer.strategy, DDPStrategy)
         assert trainer.num_devices == 2 and trainer.strategy.world_size == 2
     else:

@@ -1,8 +1,9 @@
 """Everything lenetlab passes through environment variables, named in one place: what a child
 process cannot be given as an argument. Ranks 1..n-1 of ``trainer=ddp`` on one machine are
 copies of the command (training/ranks.py starts them); they learn their run folder and where to
-leave their error line from here. A resumed command finds its run folder here too, so the
-path never goes through Hydra's override grammar (any folder name resumes).
+leave their error line from here. A resumed command finds its run (or sweep) folder here too,
+so the path never goes through Hydra's override grammar (any folder name resumes), and the jobs
+of a continued sweep, wherever a launcher runs them, know it is one.
 """
 
 import os
@@ -10,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-RUN_DIR = "LENETLAB_RUN_DIR"  # the run folder of a resumed command and of ranks 1..n-1
+RUN_DIR = "LENETLAB_RUN_DIR"  # the folder a resume continues; the run folder of ranks 1..n-1
 RANK_ERRORS = "LENETLAB_RANK_ERRORS"  # where ranks 1..n-1 leave their one line for rank 0
 RUN_DIR_VALUE = f"${{oc.env:{RUN_DIR}}}"  # how a Hydra override names that folder
 PEER_GONE = re.compile(r"Connection (closed|reset) by peer")  # gloo's words for a dead rank

@@ -1,7 +1,7 @@
 """Errors the user can fix, and the one line each is reported as instead of a traceback.
 
 Every layer raises them (config rules, data, checkpoints, the run machinery); only
-``runs.launch`` prints them, once, for the whole command.
+``cli.launch`` prints them, once, for the whole command.
 """
 
 import errno
@@ -15,7 +15,7 @@ from hydra.errors import (
     OverrideParseException,
 )
 
-# The user's own choice, read before runs.launch sets the variable for Hydra's sake.
+# The user's own choice, read before cli.launch sets the variable for Hydra's sake.
 TRACEBACKS_ASKED = os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 

@@ -21,7 +21,7 @@ def ddp_cli(data_dir, run_dir, *overrides):
         "train.py", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
         "data.batch_size=64", "trainer.max_epochs=3", f"paths.data_dir={data_dir}",
         "data.download=false", f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false",
-        "callbacks.progress_bar=null", "callbacks.model_summary=null", *overrides,
+        "++callbacks.progress_bar=null", "++callbacks.model_summary=null", *overrides,
     )  # fmt: skip
 
 
@@ -56,11 +56,12 @@ def resume_finishes(run_dir: Path, *removed_probes: str):
     assert not processes_of(run_dir)
 
 
-def test_ctrl_c_saves_rank_zeros_progress_and_resume_finishes(tmp_path, data_dir):
+@pytest.mark.parametrize("callbacks", ["callbacks=default", "callbacks=none"])
+def test_ctrl_c_saves_rank_zeros_progress_and_resume_finishes(tmp_path, data_dir, callbacks):
     run_dir = tmp_path / "run"
     # Ctrl-C in a terminal reaches every process of the command (its process group).
     ctrl_c = probe("signal", "SignalAt", epoch=1, batch=2, signal="SIGINT", group="true")
-    first = ddp_cli(data_dir, run_dir, *ctrl_c)
+    first = ddp_cli(data_dir, run_dir, callbacks, *ctrl_c)
     assert first.returncode == 1, first.stderr
     assert f"python src/train.py resume={run_dir}" in first.stdout + first.stderr
     assert "Traceback" not in first.stderr
