@@ -9,9 +9,11 @@ summarize.py on a sweep folder, ``resume=`` through the real command line. What 
 this machine lacks (a GPU, several devices, a SLURM cluster) is composed, not run.
 """
 
+import functools
 import re
 import shlex
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -81,10 +83,11 @@ def sweep_dir(root: Path) -> Path:
     return root / "multirun"
 
 
-def swept_dir(tmp_path: Path, data_dir: Path) -> Path:
+@functools.cache
+def swept_dir(data_dir: Path) -> Path:
     """A multirun of two one-epoch jobs, the second cut short (its results gone, its last.ckpt
-    kept): the `outputs/multirun/<date>_<time>` that resume= continues."""
-    log_dir = tmp_path / "swept"
+    kept): the `outputs/multirun/<date>_<time>` that resume= continues (made once, copied)."""
+    log_dir = Path(tempfile.mkdtemp(prefix="lenetlab-swept-"))
     result = run_script("train.py", "-m", "seed=1,2", "trainer.max_epochs=1", "data.download=false",
                         f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
                         "trainer.enable_progress_bar=false")  # fmt: skip
@@ -111,7 +114,7 @@ def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> 
         if key == "ckpt_path":
             value = checkpoint
         elif key == "resume" and value.startswith("outputs/multirun"):
-            value = str(shutil.copytree(swept_dir(tmp_path, data_dir), tmp_path / "resumed"))
+            value = str(shutil.copytree(swept_dir(data_dir), tmp_path / "resumed"))
         elif key == "resume":
             value = str(shutil.copytree(run_dir, tmp_path / "resumed", dirs_exist_ok=True))
         elif key == "inputs":

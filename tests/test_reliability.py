@@ -68,7 +68,8 @@ def val_steps(run_dir):
     return [event.step for event in events.Scalars("val/acc")]
 
 
-@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])
+# Ctrl-C in the default tier: tests/training/test_resume.py (under callbacks=none).
+@pytest.mark.parametrize("signal_name", ["SIGKILL", pytest.param("SIGINT", marks=pytest.mark.slow)])
 def test_killed_or_interrupted_run_resumes_in_its_own_directory(tmp_path, data_dir, signal_name):
     run_dir = tmp_path / "outputs" / "run"
     first = train_cli(*quiet(data_dir, run_dir), *signal_at(2, 2, signal_name))

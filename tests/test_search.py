@@ -100,6 +100,7 @@ def test_the_same_command_again_continues_the_study(tmp_path, data_dir, kind):
     assert all(trial["intermediate_values"] for trial in trials)  # val/acc after each epoch
 
 
+@pytest.mark.slow
 def test_resume_of_a_search_runs_the_trials_it_lacks_in_its_own_folder(tmp_path, data_dir):
     """resume=<sweep dir> reads as for a grid: the search goes on in its folder and its study
     (the journal there), numbering the new trials after the old; here 2 of 3 had run."""

@@ -48,6 +48,23 @@ def slurm_sweep(tmp_path, data_dir, *overrides):
     return result, only_sweep_dir(log_dir)
 
 
+def test_a_sweep_on_slurm_continues_where_its_jobs_stopped(tmp_path, data_dir):
+    """resume=<sweep dir> submits again to the cluster: a finished job kept, one cut short (its
+    results gone, its last.ckpt kept) resumed, one never started run."""
+    result, sweep_dir = slurm_sweep(tmp_path, data_dir, "seed=1,2,3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    job_0, job_1, job_2 = job_dirs(sweep_dir)
+    kept = (job_0 / "metrics.json").read_text()
+    (job_1 / "metrics.json").unlink(), (job_1 / "job.json").unlink()
+    shutil.rmtree(job_2)
+    resumed = run_script("train.py", f"resume={sweep_dir}", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (job_0 / "metrics.json").read_text() == kept
+    assert json.loads((job_1 / "metrics.json").read_text())["epochs"] == 2
+    assert json.loads((job_2 / "metrics.json").read_text())["epochs"] == 2
+    assert [row["status"] for row in read_summary(sweep_dir)] == ["completed"] * 3
+
+
 def test_a_two_job_sweep_runs_as_slurm_jobs(tmp_path, data_dir):
     result, sweep_dir = slurm_sweep(tmp_path, data_dir, "model=lenet_tanh,lenet_relu")
     assert result.returncode == 0, result.stderr[-3000:]

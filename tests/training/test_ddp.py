@@ -56,7 +56,9 @@ def resume_finishes(run_dir: Path, *removed_probes: str):
     assert not processes_of(run_dir)
 
 
-@pytest.mark.parametrize("callbacks", ["callbacks=default", "callbacks=none"])
+@pytest.mark.parametrize(
+    "callbacks", [pytest.param("callbacks=default", marks=SLOW), "callbacks=none"]
+)
 def test_ctrl_c_saves_rank_zeros_progress_and_resume_finishes(tmp_path, data_dir, callbacks):
     run_dir = tmp_path / "run"
     # Ctrl-C in a terminal reaches every process of the command (its process group).

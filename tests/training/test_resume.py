@@ -27,7 +27,10 @@ def logged(run_dir, tag="lr-SGD") -> dict[int, float]:
     return {event.step: event.value for event in events.Scalars(tag)}
 
 
-@pytest.mark.parametrize("callbacks", ["callbacks=none", "callbacks=[early_stopping]"])
+@pytest.mark.parametrize(
+    "callbacks",
+    ["callbacks=none", pytest.param("callbacks=[early_stopping]", marks=pytest.mark.slow)],
+)
 def test_ctrl_c_keeps_last_ckpt_whatever_the_callbacks_and_the_printed_command_resumes(
     tmp_path, data_dir, callbacks
 ):

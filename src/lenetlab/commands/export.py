@@ -31,19 +31,27 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, opset
     """One self-contained file (the weights inside: 250 KB); the exporter's progress messages,
     printed on stdout, are left out."""
     batch = torch.export.Dim("batch", min=1)
-    with contextlib.redirect_stdout(io.StringIO()):
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["pixels"],
-            output_names=["logits"],
-            dynamic_shapes=({0: batch},),
-            opset_version=opset,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
+    quiet = [logging.getLogger(name) for name in ("onnxscript", "onnx_ir", "torch.onnx")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:  # their INFO lines would reach the console through Hydra's logging
+        logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # and some are print()s
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                input_names=["pixels"],
+                output_names=["logits"],
+                dynamic_shapes=({0: batch},),
+                opset_version=opset,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
 
 
 def run_onnx(path: Path, images: torch.Tensor) -> torch.Tensor:
