@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from hydra.core.hydra_config import HydraConfig
 from lightning import Callback
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lenetlab.errors import UsageError
 
@@ -169,3 +170,7 @@ class HostSyncs(Callback):
         if self.mode is not None:
             self.mode.__exit__(None, None, None)
             self.mode = None
+
+
+class RecordingCheckpointIO(TorchCheckpointIO):
+    """A checkpoint IO of the user's own (to object storage, say): build_trainer keeps it."""

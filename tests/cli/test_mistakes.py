@@ -150,3 +150,18 @@ def test_every_entry_point_is_in_the_matrix():
     assert scripts == set(SCRIPTS.values())
     assert {p.stem for p in CONF.glob("*.yaml")} == set(ENTRY_POINTS)
     assert len(CASES) > 50
+
+
+@pytest.mark.parametrize("command", sorted(ENTRY_POINTS))
+def test_a_config_mistake_is_answered_before_torch_and_lightning_load(command, tmp_path):
+    """What makes the line come in about a second: none of torch, torchvision or Lightning is
+    imported before the config is checked (bench/usage_errors.py times it)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", f"src/{SCRIPTS[command]}", "+nosuchkey=1"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}  # fmt: skip
+    assert len(imported) > 100  # the import log is there
+    assert not {"torch", "torchvision", "lightning"} & imported
