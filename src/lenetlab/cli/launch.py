@@ -53,7 +53,9 @@ def launch(command_module: str, config_name: str) -> None:
             kept = continue_sweep_job(cfg)  # resume=<sweep dir>: a finished job is not rerun
             if kept is not None:
                 return kept.get(cfg.optimized_metric)  # what train's main returns
-            return importlib.import_module(command_module).main(cfg)
+            command = importlib.import_module(command_module)  # torch, Lightning: seconds
+            lightning_logs_through_hydra()
+            return command.main(cfg)
         except Exception as error:
             if HydraConfig.get().mode == RunMode.MULTIRUN:
                 raise  # this job failed, the sweep goes on
@@ -106,6 +108,16 @@ def silence_library_noise() -> None:
     # Advertisements printed at every Trainer start.
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(lambda record: "💡 Tip" not in record.getMessage())
+
+
+def lightning_logs_through_hydra() -> None:
+    """Lightning gives its logger a console handler of its own when it is imported; imported
+    after Hydra set up logging (the config is checked first), its lines would print twice. They
+    go through Hydra's handlers instead: once on the console, and into the run's log file."""
+    if logging.getLogger().hasHandlers():
+        logger = logging.getLogger("lightning")
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
 
 
 def quiet_unwritable_thread_errors(args) -> None:
