@@ -135,6 +135,7 @@ def test_device_requests_are_checked_against_the_machine(monkeypatch, tmp_path, 
         (["+data.num_workers=4"], "data.num_workers is not a key lenetlab knows: data has dataset"),
         (["+trainer.max_epoch=3"], "did you mean trainer.max_epochs"),
         (["+max_epochs=3"], "max_epochs is not a key lenetlab knows: did you mean trainer.max"),
+        (["+ckpt_path=x.ckpt"], "ckpt_path is not a key lenetlab knows"),  # eval.py's, not train's
         (["+model.activaton=relu"], "did you mean model.activation?"),
         (["++optimizer.momentun=0.5"], "did you mean optimizer.momentum?"),
         (["+callbacks.timer.durration=1"], "did you mean callbacks.timer.duration?"),

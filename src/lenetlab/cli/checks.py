@@ -37,6 +37,7 @@ from lenetlab.cli.signatures import Signature, signature
 from lenetlab.errors import UsageError
 from lenetlab.training import devices
 
+CONF_DIR = Path(__file__).resolve().parents[3] / "conf"  # the repository's conf/
 # Hydra's own keys in a node it instantiates.
 INSTANTIATE_KEYS = {"_target_", "_convert_", "_recursive_", "_partial_", "_args_"}
 # Groups whose entries are whole configs of their own (``callbacks.<name>: {_target_: ...}``).
@@ -226,7 +227,7 @@ def check_config(cfg: DictConfig, command: str) -> None:
     (its conf/<command>.yaml); the ``hydra`` node is Hydra's own to check."""
     check_required(cfg, command)
     check_removed(cfg, command)
-    check_known_keys(cfg)
+    check_known_keys(cfg, command)
     check_values(cfg, command)
     if "trainer" in cfg:
         check_devices(cfg)
@@ -280,10 +281,20 @@ def check_removed_groups(overrides: list[str], command: str, conf_dir: Path) -> 
             )
 
 
-def check_known_keys(cfg: DictConfig) -> None:
+def check_known_keys(cfg: DictConfig, command: str) -> None:
+    own = command_keys(command)
     for key, parent, taken in walk(cfg, "", None):
-        if not is_known(key, parent, taken):
+        known = key in own if "." not in key else is_known(key, parent, taken)
+        if not known:
             raise UsageError(unknown_key(key, cfg))
+
+
+def command_keys(command: str) -> set[str]:
+    """The top-level keys of conf/<command>.yaml: its own and its groups'."""
+    conf = OmegaConf.load(CONF_DIR / f"{command}.yaml")
+    entries = [next(iter(e)) for e in conf.get("defaults", []) if OmegaConf.is_dict(e)]
+    groups = {entry.removeprefix("override ").strip("/").split("/")[0] for entry in entries}
+    return (set(conf) - {"defaults"}) | groups
 
 
 def walk(node: DictConfig, prefix: str, taken: Signature | None):
@@ -319,9 +330,8 @@ def is_known(key: str, parent: DictConfig, taken: Signature | None) -> bool:
         or key.rpartition(".")[0] in ENTRY_GROUPS
     ):
         return True
-    if key in ENTRY_GROUPS or any(k.startswith(key + ".") for k in (*RULES, *UNCHECKED_KEYS)):
-        return True  # a node holding known keys (data.distortions)
-    return "." not in key and any(key in rules for rules in COMMAND_RULES.values())
+    # a node holding known keys (data.distortions)
+    return any(k.startswith(key + ".") for k in (*RULES, *UNCHECKED_KEYS))
 
 
 def known_keys_under(node: DictConfig | None) -> list[str]:

@@ -27,14 +27,17 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from lenetlab.cli.checks import check_config, check_removed_groups, unknown_override
+from lenetlab.cli.checks import (
+    CONF_DIR,
+    check_config,
+    check_removed_groups,
+    unknown_override,
+)
 from lenetlab.cli.resume import continue_sweep_job, resume_command_line
 from lenetlab.cli.run_dirs import RunDirs
 from lenetlab.environment import is_other_rank, leave_for_rank_zero, lost_connection
 from lenetlab.errors import TRACEBACKS_ASKED, one_line, unwritable_cause
 from lenetlab.run_folder import last_checkpoint, resume_command
-
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"  # the repository's conf/
 
 
 def launch(command_module: str, config_name: str) -> None:
