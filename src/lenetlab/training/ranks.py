@@ -64,6 +64,7 @@ class OtherRanks:
     def __init__(self, cfg: DictConfig, devices):
         self.trainer_cfg = cfg.trainer
         self.devices = devices  # the job's (devices.job_devices): the same in every rank
+        self.resuming = bool(cfg.get("resume"))  # set in code, too, for a continued sweep's job
         self.count = processes_to_start(cfg.trainer)
         self.processes: dict[int, subprocess.Popen] = {}
         self.failed: tuple[int, int] | None = None  # (rank, exit code) of the first to fail
@@ -85,6 +86,8 @@ class OtherRanks:
         tracebacks = {"HYDRA_FULL_ERROR": "1" if TRACEBACKS_ASKED else "0"}
         command, job_env = job_command_line()
         command.append(f"trainer.devices={self.devices}".replace(" ", ""))
+        if self.resuming:  # from this run folder's last.ckpt, as rank 0
+            command.append(f"++resume={RUN_DIR_VALUE}")
         for rank in range(1, self.count):
             env = os.environ | shared | tracebacks | job_env | {"LOCAL_RANK": str(rank)}
             self.processes[rank] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
