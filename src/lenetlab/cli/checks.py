@@ -283,8 +283,8 @@ def check_removed_groups(overrides: list[str], command: str, conf_dir: Path) -> 
 
 def check_known_keys(cfg: DictConfig, command: str) -> None:
     own = command_keys(command)
-    for key, parent, taken in walk(cfg, "", None):
-        known = key in own if "." not in key else is_known(key, parent, taken)
+    for key, taken in walk(cfg, "", None):
+        known = key in own if "." not in key else is_known(key, taken)
         if not known:
             raise UsageError(unknown_key(key, cfg))
 
@@ -298,13 +298,13 @@ def command_keys(command: str) -> set[str]:
 
 
 def walk(node: DictConfig, prefix: str, taken: Signature | None):
-    """(dotted key, its parent node, the signature of the parent's ``_target_``) for every key
-    under ``node``, without resolving interpolations."""
+    """(dotted key, the signature of its node's ``_target_``) for every key under ``node``,
+    without resolving interpolations."""
     for name in node:
         key = f"{prefix}{name}"
         if key == "hydra" or name in INSTANTIATE_KEYS:
             continue
-        yield key, node, taken
+        yield key, taken
         child = node._get_node(name)
         if OmegaConf.is_dict(child) and not OmegaConf.is_interpolation(node, name):
             target = child.get("_target_")
@@ -317,7 +317,7 @@ def walk(node: DictConfig, prefix: str, taken: Signature | None):
 ANY_KEY = Signature((), (), any_keyword=True)
 
 
-def is_known(key: str, parent: DictConfig, taken: Signature | None) -> bool:
+def is_known(key: str, taken: Signature | None) -> bool:
     name = key.rsplit(".", 1)[-1]
     # Only the keys a signature names: those a class keeps in **kwargs for later (a logger's,
     # for its writer) would fail mid-run, not here. An unreadable source is trusted (ANY_KEY).
@@ -347,7 +347,7 @@ def known_keys_under(node: DictConfig | None) -> list[str]:
 def unknown_key(key: str, cfg: DictConfig) -> str:
     parent_key = key.rpartition(".")[0]
     parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
-    return unknown_key_line(key, parent, [k for k, _, _ in walk(cfg, "", None)])
+    return unknown_key_line(key, parent, [k for k, _ in walk(cfg, "", None)])
 
 
 def unknown_key_line(key: str, parent: DictConfig | None, others: list[str] = ()) -> str:
