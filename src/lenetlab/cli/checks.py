@@ -380,9 +380,10 @@ def unknown_override(error: BaseException) -> UsageError | None:
     if not OmegaConf.is_dict(parent) or not key:
         return None
     target = parent.get("_target_")
-    taken = signature(target) if isinstance(target, str) else None
-    if taken is not None and key.rsplit(".", 1)[-1] in taken.names:
-        return None
+    if isinstance(target, str):
+        taken = signature(target)
+        if taken is None or key.rsplit(".", 1)[-1] in taken.names:
+            return None  # it takes the key (or its source cannot say, as in check_known_keys)
     return UsageError(unknown_key_line(key, parent))
 
 
