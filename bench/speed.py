@@ -268,7 +268,7 @@ def wall_time(data_dir: Path, *args: str) -> tuple[float, dict]:
         return seconds, json.loads((Path(run_dir) / "metrics.json").read_text())
 
 
-def main():
+def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
@@ -294,7 +294,7 @@ def main():
         metavar="N",
         help="also time the bare loop (channels_last) at these batch sizes, against the baseline",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     L.seed_everything(0, verbose=False)
 
     accelerator = "gpu" if args.device == "cuda" else "cpu"

@@ -1,8 +1,15 @@
+import contextlib
 import gzip
+import io
+import logging
 import os
+import runpy
 import shutil
 import subprocess
 import sys
+import threading
+import traceback
+import warnings
 from pathlib import Path
 
 import pytest
@@ -61,6 +68,58 @@ def run_script(
         timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(REPO / "tests"), **(env or {})},
         start_new_session=True,  # its own process group, as a terminal gives a command
+    )
+
+
+def run_in_process(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python src/<script> <args>`` run in this interpreter, as ``run_script`` runs it in a new
+    one, minus the seconds a new process spends importing torch and Lightning: for tests of
+    what a command does, not of the process (signals, exit on kill, DDP's spawned ranks, what
+    is imported before the first line, which use ``run_script``). The process-wide state a
+    command sets (argv, environment, working folder, logging, warning filters, thread hook)
+    is put back afterwards."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = (sys.argv, dict(os.environ), os.getcwd(), threading.excepthook)
+    loggers = {name: logging.getLogger(name) for name in ("", "lightning", "lightning.pytorch")}
+    handlers = {name: (log.handlers[:], log.level) for name, log in loggers.items()}
+    code, argv = 0, [f"src/{script}", *args]
+    try:
+        sys.argv = argv[:]
+        os.environ.update({"PYTHONPATH": str(REPO / "tests"), **(env or {})})
+        os.chdir(REPO)
+        with warnings.catch_warnings(), contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):  # fmt: skip
+            warnings_as_a_new_process_shows_them()
+            try:
+                runpy.run_path(str(REPO / "src" / script), run_name="__main__")
+            except SystemExit as stopped:
+                code = stopped.code if isinstance(stopped.code, int) else int(bool(stopped.code))
+            except Exception:  # what the interpreter would print, and its exit status
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv, environ, cwd, threading.excepthook = saved
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd)
+        for name, log in loggers.items():
+            for handler in log.handlers[:]:
+                if handler not in handlers[name][0]:
+                    handler.close()
+            log.handlers[:] = handlers[name][0]
+            log.setLevel(handlers[name][1])
+        GlobalHydra.instance().clear()
+    return subprocess.CompletedProcess(argv, code, stdout.getvalue(), stderr.getvalue())
+
+
+def warnings_as_a_new_process_shows_them() -> None:
+    """Python's default filters, and warnings printed on stderr (pytest records them instead)."""
+    warnings.resetwarnings()
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=category, append=True)
+    warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: (
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
     )
 
 

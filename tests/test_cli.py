@@ -2,13 +2,15 @@
 
 import json
 
-from conftest import run_script
+from conftest import run_in_process, run_script
 
 # Lightning's switch alone turns callbacks.progress_bar off too (training/trainer.py).
 QUIET = ["trainer.accelerator=cpu", "trainer.enable_progress_bar=false"]
 
 
 def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
+    """train.py in a process of its own, as it starts for a user (what it prints on the way);
+    eval.py on its checkpoint in this one (conftest.run_in_process)."""
     run_dir = tmp_path / "run"
     trained = run_script(
         "train.py",
@@ -29,7 +31,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
 
     eval_dir = tmp_path / "eval"
-    evaluated = run_script(
+    evaluated = run_in_process(
         "eval.py",
         f"ckpt_path={metrics['best_checkpoint']}",
         f"paths.data_dir={data_dir}",
@@ -37,4 +39,5 @@ def test_train_then_eval_from_the_command_line(tmp_path, data_dir):
         *QUIET,
     )
     assert evaluated.returncode == 0, evaluated.stderr
+    assert "Warning" not in evaluated.stdout + evaluated.stderr
     assert json.loads((eval_dir / "metrics.json").read_text())["test/acc"] == metrics["test/acc"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import compose_config, run_script
+from conftest import compose_config, run_in_process
 from lenetlab.commands import evaluate as eval_script
 from lenetlab.commands import export as export_script
 from lenetlab.commands import predict as predict_script
@@ -26,7 +26,7 @@ EXPECTED = json.loads((ASSET / "expected.json").read_text())["eval_on_fixture_mn
 
 def test_old_checkpoint_evaluates_to_the_same_test_results(tmp_path, data_dir):
     # data_dir: the checkpoint names the folder it was trained from, gone since.
-    result = run_script(
+    result = run_in_process(
         "eval.py", f"ckpt_path={CHECKPOINT}", f"data_dir={data_dir}",
         f"paths.log_dir={tmp_path}", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
     )  # fmt: skip
@@ -91,7 +91,7 @@ def test_eval_reads_its_data_keys_from_a_yaml(tmp_path, data_dir):
         f"defaults:\n  - eval\n  - _self_\n\nckpt_path: {CHECKPOINT}\n"
         f"data_dir: {data_dir}\ndataset: usps\nbatch_size: 9\n"
     )
-    result = run_script("eval.py", f"--config-dir={conf}", "--config-name=mine",
+    result = run_in_process("eval.py", f"--config-dir={conf}", "--config-name=mine",
                         f"hydra.run.dir={tmp_path / 'eval'}", "trainer.accelerator=cpu",
                         "trainer.enable_progress_bar=false")  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -104,7 +104,7 @@ def test_an_old_run_folder_is_refused_by_resume_in_one_line(tmp_path):
     (run_dir / "checkpoints").mkdir()
     shutil.copy(ASSET / "config.yaml", run_dir / ".hydra" / "config.yaml")
     shutil.copy(CHECKPOINT, run_dir / "checkpoints" / "last.ckpt")
-    result = run_script("train.py", f"resume={run_dir}")
+    result = run_in_process("train.py", f"resume={run_dir}")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: resume={run_dir}: this run was saved by an older")

@@ -24,7 +24,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
-from conftest import REPO, compose_config, quiet_train_config, run_script
+from conftest import REPO, compose_config, quiet_train_config, run_in_process
 from lenetlab.cli import checks
 from lenetlab.commands import evaluate as eval_script
 from lenetlab.commands import export as export_script
@@ -88,9 +88,10 @@ def swept_dir(data_dir: Path) -> Path:
     """A multirun of two one-epoch jobs, the second cut short (its results gone, its last.ckpt
     kept): the `outputs/multirun/<date>_<time>` that resume= continues (made once, copied)."""
     log_dir = Path(tempfile.mkdtemp(prefix="lenetlab-swept-"))
-    result = run_script("train.py", "-m", "seed=1,2", "trainer.max_epochs=1", "data.download=false",
-                        f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}",
-                        "trainer.enable_progress_bar=false")  # fmt: skip
+    result = run_in_process("train.py", "-m", "seed=1,2", "trainer.max_epochs=1",
+                            "data.download=false", f"paths.data_dir={data_dir}",
+                            f"paths.log_dir={log_dir}",
+                            "trainer.enable_progress_bar=false")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = (log_dir / "multirun").iterdir()
     second = sorted(p for p in sweep.iterdir() if p.name.startswith("1_"))[0]
@@ -151,7 +152,7 @@ def test_documented_command(words, trained, tmp_path, data_dir, monkeypatch):
     script = Path(words[1]).stem
     words = fill_in(words[2:], trained, tmp_path, data_dir)
     if any(word.startswith("resume=") for word in words):  # the real command line rewrites it
-        result = run_script("train.py", *words, "trainer.enable_progress_bar=false")
+        result = run_in_process("train.py", *words, "trainer.enable_progress_bar=false")
         assert result.returncode == 0, result.stderr
         return
     overrides = [word for word in words if word != "-m"]

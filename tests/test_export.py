@@ -8,7 +8,7 @@ import onnxruntime
 import pytest
 import torch
 
-from conftest import quiet_train_config, run_script
+from conftest import quiet_train_config, run_in_process
 from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule
 
@@ -22,7 +22,7 @@ def checkpoint(tmp_path_factory, data_dir):
 
 
 def run_export(*args):
-    return run_script("export.py", *args)
+    return run_in_process("export.py", *args)
 
 
 def pixels(batch: int) -> torch.Tensor:

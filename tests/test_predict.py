@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import quiet_train_config, run_script
+from conftest import quiet_train_config, run_in_process
 from lenetlab.commands import train as train_script
 from lenetlab.data.photo import photo_to_input
 from lenetlab.models.module import LeNetModule
@@ -78,7 +78,7 @@ def test_mnist_geometry_box_and_centre_of_mass(tmp_path):
 
 
 def run_predict(*args):
-    return run_script("predict.py", *args)
+    return run_in_process("predict.py", *args)
 
 
 def test_predict_agrees_with_the_model_and_reports_bad_files(tmp_path, checkpoint):

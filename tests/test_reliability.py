@@ -8,7 +8,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import assert_one_line, run_script
+from conftest import assert_one_line, run_in_process, run_script
 from lenetlab.cli.run_dirs import RunDirs
 from lenetlab.commands import train as train_script
 from lenetlab.models.module import LeNetModule, TrainingDiverged
@@ -37,7 +37,8 @@ def test_diverging_run_stops_with_the_cause_and_keeps_the_last_good_checkpoint(t
 
 
 def train_cli(*args):
-    return run_script("train.py", *args)
+    """train.py's command line, run in this process (a kill needs a process: run_script)."""
+    return run_in_process("train.py", *args)
 
 
 def quiet(data_dir, run_dir):
@@ -72,7 +73,7 @@ def val_steps(run_dir):
 @pytest.mark.parametrize("signal_name", ["SIGKILL", pytest.param("SIGINT", marks=pytest.mark.slow)])
 def test_killed_or_interrupted_run_resumes_in_its_own_directory(tmp_path, data_dir, signal_name):
     run_dir = tmp_path / "outputs" / "run"
-    first = train_cli(*quiet(data_dir, run_dir), *signal_at(2, 2, signal_name))
+    first = run_script("train.py", *quiet(data_dir, run_dir), *signal_at(2, 2, signal_name))
     if signal_name == "SIGKILL":
         assert first.returncode == -9
     else:  # Ctrl-C: a checkpoint where it stopped, and the command to go on

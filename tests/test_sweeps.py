@@ -24,7 +24,7 @@ from tensorboard.plugins.hparams import hparams_plugin
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from conftest import run_script
+from conftest import run_in_process, run_script
 from lenetlab.cli.run_dirs import job_dirname
 from lenetlab.commands.train import train
 from lenetlab.data.datamodule import DigitsDataModule
@@ -95,7 +95,7 @@ def hparams_columns(logdir: Path) -> tuple[list[str], list[str]]:
 
 def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run_script(
+    result = run_in_process(
         "train.py",
         "-m",
         "model=lenet_sigmoid,lenet_relu",
@@ -150,7 +150,7 @@ def test_grid_multirun_gives_each_job_its_dir_tensorboard_run_and_a_row(tmp_path
 
     # Rebuilt afterwards by summarize.py, sorted by another metric if asked.
     (sweep_dir / "summary.csv").unlink()
-    summarized = run_script("summarize.py", f"sweep_dir={sweep_dir}", "metric=test/acc")
+    summarized = run_in_process("summarize.py", f"sweep_dir={sweep_dir}", "metric=test/acc")
     assert summarized.returncode == 0, summarized.stderr
     assert summarized.stdout.count("| completed |") == 4
     test_accs = [float(row["test/acc"]) for row in read_summary(sweep_dir)]
@@ -227,7 +227,7 @@ def set_hydra(cfg, **values):
 
 def test_a_usage_error_fails_only_its_job_in_a_multirun(tmp_path, data_dir):
     log_dir = tmp_path / "outputs"
-    result = run_script(
+    result = run_in_process(
         "train.py", "-m", "data.batch_size=0,64", "trainer.fast_dev_run=true",
         f"paths.data_dir={data_dir}", f"paths.log_dir={log_dir}", *QUIET,
     )  # fmt: skip
@@ -460,7 +460,7 @@ def test_an_interrupted_sweep_goes_on_with_the_command_it_prints(tmp_path, data_
     interrupted_at = torch.load(job_1 / "checkpoints" / "last.ckpt", weights_only=False)
 
     printed = shlex.split(resume_command(sweep_dir))
-    resumed = run_script(Path(printed[1]).name, *printed[2:])
+    resumed = run_in_process(Path(printed[1]).name, *printed[2:])
     assert resumed.returncode == 0, resumed.stderr
     assert only_sweep_dir(log_dir) == sweep_dir  # the same folder, no new one
     jobs = job_dirs(sweep_dir)

@@ -3,21 +3,21 @@ the key (or file), exit code 2, and nothing left in outputs/.
 
 A new entry point joins with one line in ENTRY_POINTS (a command line that is valid); its
 mistakes are generated from its composed config: its required keys, the nodes it instantiates,
-a whole-number key, its trainer and its files. Usage errors come before torch is imported, so
-they are answered in about a second; the commands run two at a time.
+a whole-number key, its trainer and its files. Each case runs the entry script in this process
+(conftest.run_in_process); that a real process prints the same line, before torch and Lightning
+are imported, is checked once per entry point at the end.
 """
 
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import CONF, REPO, compose_config
+from conftest import CONF, REPO, compose_config, run_in_process
 from lenetlab.cli.checks import RULES
 
 ASSET = REPO / "tests" / "assets" / "checkpoint_ed26d20" / "last.ckpt"  # an old checkpoint
@@ -87,8 +87,8 @@ CASES = [(c, *case) for c, cfg in COMPOSED.items() for case in mistakes(c, cfg)]
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory, data_dir):
-    """Every case run as a user runs it, two at a time: {(command, name): (result, tmp)}."""
+def files(tmp_path_factory) -> dict:
+    """The files a valid command line names, besides the data and the checkpoint."""
     root = tmp_path_factory.mktemp("mistakes")
     image = root / "digit.png"
     shutil.copy(REPO / "docs" / "learning_curve.png", image)  # any picture will do
@@ -96,23 +96,7 @@ def outcomes(tmp_path_factory, data_dir):
     (sweep / "0_seed=1" / ".hydra").mkdir(parents=True)
     (sweep / "0_seed=1" / ".hydra" / "config.yaml").write_text("seed: 1\n")
     (sweep / "0_seed=1" / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
-
-    def run(case):
-        command, name, add, drop, _ = case
-        tmp = root / f"{command}-{len(name)}-{abs(hash(name))}"
-        tmp.mkdir()
-        damaged = damaged_copy(name, tmp, data_dir)
-        fill = {"data": data_dir, "ckpt": ASSET, "image": image, "sweep": sweep, "tmp": tmp,
-                "damaged": damaged}  # fmt: skip
-        base = [o for o in ENTRY_POINTS[command] if o.split("=", 1)[0] not in drop]
-        paths = [f"paths.log_dir={tmp}/outputs"] if "paths" in COMPOSED[command] else []
-        args = [o.format(**fill) for o in base + add] + paths
-        result = subprocess.run([sys.executable, f"src/{SCRIPTS[command]}", *args], cwd=REPO,
-                                capture_output=True, text=True, timeout=300)  # fmt: skip
-        return (command, name), (result, tmp)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, CASES))
+    return {"ckpt": ASSET, "image": image, "sweep": sweep}
 
 
 def damaged_copy(name: str, tmp: Path, data_dir: Path) -> Path | None:
@@ -133,15 +117,19 @@ def damaged_copy(name: str, tmp: Path, data_dir: Path) -> Path | None:
 
 @pytest.mark.parametrize(("command", "name", "add", "drop", "names"), CASES,
                          ids=[f"{c[0]}: {c[1]}" for c in CASES])  # fmt: skip
-def test_a_mistake_is_one_line_exit_2_and_leaves_nothing(outcomes, command, name, add, drop,
-                                                         names):  # fmt: skip
-    result, tmp = outcomes[(command, name)]
+def test_a_mistake_is_one_line_exit_2_and_leaves_nothing(command, name, add, drop, names, files,
+                                                         data_dir, tmp_path):  # fmt: skip
+    fill = {**files, "data": data_dir, "tmp": tmp_path,
+            "damaged": damaged_copy(name, tmp_path, data_dir)}  # fmt: skip
+    base = [o for o in ENTRY_POINTS[command] if o.split("=", 1)[0] not in drop]
+    paths = [f"paths.log_dir={tmp_path}/outputs"] if "paths" in COMPOSED[command] else []
+    result = run_in_process(SCRIPTS[command], *[o.format(**fill) for o in base + add], *paths)
     assert result.returncode == 2, result.stderr[-3000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and lines[-1].startswith("error: "), result.stderr[-3000:]
     assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
     assert names in lines[-1], lines[-1]
-    outputs = tmp / "outputs"
+    outputs = tmp_path / "outputs"
     assert not outputs.exists() or not any(outputs.rglob("*")), sorted(outputs.rglob("*"))
 
 
@@ -153,15 +141,18 @@ def test_every_entry_point_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("command", sorted(ENTRY_POINTS))
-def test_a_config_mistake_is_answered_before_torch_and_lightning_load(command, tmp_path):
-    """What makes the line come in about a second: none of torch, torchvision or Lightning is
-    imported before the config is checked (bench/usage_errors.py times it)."""
+def test_a_real_process_answers_with_the_line_alone_before_torch_and_lightning_load(command):
+    """The matrix above in a process of its own: the error line is all it prints (no warning
+    of an import), and none of torch, torchvision or Lightning is imported before the config is
+    checked, which makes the line come in about a second (bench/usage_errors.py times it)."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", f"src/{SCRIPTS[command]}", "+nosuchkey=1"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
-                if line.startswith("import time:")}  # fmt: skip
+    imports = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    said = [line for line in result.stderr.splitlines() if line not in imports]
+    assert result.stdout == "" and len(said) == 1 and said[0].startswith("error: "), said
+    imported = {line.rsplit("|", 1)[-1].strip() for line in imports}
     assert len(imported) > 100  # the import log is there
     assert not {"torch", "torchvision", "lightning"} & imported

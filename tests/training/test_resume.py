@@ -12,7 +12,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import assert_one_line, run_script
+from conftest import assert_one_line, run_in_process, run_script
 from lenetlab.commands import train as train_script
 from lenetlab.records.results import RunClock
 from lenetlab.run_folder import resume_command
@@ -50,7 +50,7 @@ def test_ctrl_c_keeps_last_ckpt_whatever_the_callbacks_and_the_printed_command_r
     moved = run_dir.rename(tmp_path / "outputs" / ODD_NAME)  # any folder name resumes
     printed = shlex.split(resume_command(moved))  # the hint as a shell splits it
     assert printed[:2] == ["python", "src/train.py"]
-    resumed = run_script(Path(printed[1]).name, *printed[2:], "~callbacks.signal")
+    resumed = run_in_process(Path(printed[1]).name, *printed[2:], "~callbacks.signal")
     assert resumed.returncode == 0, resumed.stderr
     metrics = json.loads((moved / "metrics.json").read_text())
     assert metrics["epochs"] == 3 and metrics["test/acc"] > 0.5
@@ -130,7 +130,7 @@ def test_an_override_a_resumed_run_cannot_take_is_one_line(tmp_path, override, s
     (run_dir / ".hydra" / "config.yaml").write_text("seed: 1\n")
     (run_dir / "checkpoints").mkdir()
     (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"")
-    assert_one_line(run_script("train.py", f"resume={run_dir}", override), says)
+    assert_one_line(run_in_process("train.py", f"resume={run_dir}", override), says)
 
 
 def test_the_run_clock_carries_the_wall_time_over_a_resume():
