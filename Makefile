@@ -23,11 +23,11 @@ test: install
 	$(PY) -m pytest
 
 test-slow: install
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow -n 0  # DDP and SLURM jobs take the cores themselves
 
 # GPU tier: skipped where torch sees no CUDA device; real MNIST for the accuracy check (make data)
 test-gpu: install data
-	$(PY) -m pytest -m gpu
+	$(PY) -m pytest -m gpu -n 0
 	$(PY) bench/speed.py --device cuda
 
 # Speed: how fast a mistake is answered; lenetlab against the tutorial pipeline, start-up and

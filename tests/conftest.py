@@ -18,6 +18,12 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+# pytest-xdist runs the tier in one worker per core: each worker's torch (and every command it
+# starts) gets its share of the cores, not all of them, or the workers' threads fight over them.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(share))
+
 from fixtures import write_all
 
 REPO = Path(__file__).resolve().parents[1]
