@@ -9,6 +9,7 @@ are imported, is checked once per entry point at the end.
 """
 
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from lenetlab.cli.checks import RULES
 
 ASSET = REPO / "tests" / "assets" / "checkpoint_ed26d20" / "last.ckpt"  # an old checkpoint
 SCRIPTS = {"train": "train.py", "eval": "eval.py", "predict": "predict.py",
-           "export": "export.py", "summarize": "summarize.py"}  # fmt: skip
+           "export": "export.py", "summarize": "summarize.py", "demo": "demo.py"}  # fmt: skip
 
 # conf/<command>.yaml -> a valid command line ({data}, {ckpt}, {image}, {sweep}, {tmp} filled in)
 ENTRY_POINTS = {
@@ -31,6 +32,8 @@ ENTRY_POINTS = {
     "predict": ["ckpt_path={ckpt}", "inputs=[{image}]"],
     "export": ["ckpt_path={ckpt}", "output={tmp}/model.onnx"],  # no data: random pixels
     "summarize": ["sweep_dir={sweep}"],
+    # its port held by this test: a mistake the checks let through fails here, it never serves
+    "demo": ["ckpt_path={ckpt}", "port={port}"],
 }
 FILES = ("{data}", "{ckpt}", "{sweep}")  # what a command line names as its files
 
@@ -96,7 +99,10 @@ def files(tmp_path_factory) -> dict:
     (sweep / "0_seed=1" / ".hydra").mkdir(parents=True)
     (sweep / "0_seed=1" / ".hydra" / "config.yaml").write_text("seed: 1\n")
     (sweep / "0_seed=1" / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
-    return {"ckpt": ASSET, "image": image, "sweep": sweep}
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    yield {"ckpt": ASSET, "image": image, "sweep": sweep, "port": port.getsockname()[1]}
+    port.close()
 
 
 def damaged_copy(name: str, tmp: Path, data_dir: Path) -> Path | None:

@@ -37,6 +37,15 @@ def image_grid(images, captions, colors, columns: int = 8) -> np.ndarray:
     return np.asarray(grid)
 
 
+def tensorboard_writer(trainer):
+    """The run's TensorBoard SummaryWriter on rank 0 (None elsewhere, or with no TensorBoard):
+    the other ranks draw nothing, so there is nothing to sync with them."""
+    if not trainer.is_global_zero:
+        return None
+    loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+    return loggers[0].experiment if loggers else None
+
+
 class PredictionImages(Callback):
     def __init__(self, samples: int = 32, worst: int = 32):
         self.samples = samples
@@ -51,14 +60,8 @@ class PredictionImages(Callback):
             validate_args=False,  # no per-batch reads
         )
 
-    def writer(self, trainer):
-        if not trainer.is_global_zero:
-            return None
-        loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
-        return loggers[0].experiment if loggers else None
-
     def on_validation_epoch_end(self, trainer, pl_module):
-        writer = self.writer(trainer)
+        writer = tensorboard_writer(trainer)
         if writer is None or trainer.sanity_checking:
             return
         images, labels = trainer.datamodule.val_set[: self.samples]
@@ -94,7 +97,7 @@ class PredictionImages(Callback):
         self.worst_true, self.worst_guess = labels[keep], predicted[keep]
 
     def on_test_epoch_end(self, trainer, pl_module):
-        writer = self.writer(trainer)
+        writer = tensorboard_writer(trainer)
         if writer is None:
             return
         step = trainer.global_step

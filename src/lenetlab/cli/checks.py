@@ -25,6 +25,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+from lenetlab import pretrained
 from lenetlab.choices import (
     AUGMENTATIONS,
     DATASETS,
@@ -62,10 +63,6 @@ def one_of(choices):
 def optional(rule):
     is_valid, allowed = rule
     return lambda v: v is None or is_valid(v), f"null or {allowed}"
-
-
-def is_file(value) -> bool:
-    return isinstance(value, str) and Path(value).is_file()
 
 
 BOOL = (lambda v: isinstance(v, bool), "true or false")
@@ -169,12 +166,15 @@ RULES = {
     "callbacks.timer.verbose": BOOL,
     "callbacks.prediction_images.samples": whole(0),
     "callbacks.prediction_images.worst": whole(0),
+    "callbacks.feature_maps.every_n_epochs": whole(1),
+    "callbacks.feature_maps.samples": whole(0),
     "logger.tensorboard.log_graph": BOOL,
     "logger.tensorboard.default_hp_metric": BOOL,
     # eval.py, predict.py, export.py, summarize.py
     "ckpt_path": (
-        is_file,
-        "an existing checkpoint file (a run's are in outputs/<run>/checkpoints/)",
+        lambda v: isinstance(v, str) and pretrained.checkpoint_file(v).is_file(),
+        "an existing checkpoint file (a run's are in outputs/<run>/checkpoints/) or a model "
+        f"that ships trained: {', '.join(pretrained.PREFIX + n for n in pretrained.names())}",
     ),
     "dataset": one_of((None, *DATASETS)),  # null: the checkpoint's
     "batch_size": optional(whole(1)),  # null: the checkpoint's
@@ -192,6 +192,9 @@ RULES = {
     ),
     "metric": optional((lambda v: isinstance(v, str), "a metric's name, e.g. test/acc")),
     "mode": one_of(["max", "min"]),
+    # demo.py
+    "host": ((lambda v: isinstance(v, str) and v != ""), "an address to serve on, e.g. 127.0.0.1"),
+    "port": number(lambda v: isinstance(v, int) and 1 <= v <= 65535, "a port, 1-65535"),
 }
 
 # Keys whose meaning differs between commands: a rule per command (conf/<command>.yaml).

@@ -7,6 +7,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from lenetlab.pretrained import checkpoint_file
 from lenetlab.records.files import write_json_atomic
 from lenetlab.records.loading import checkpoint_datamodule, load_trained_model
 from lenetlab.run_folder import METRICS_FILE
@@ -21,7 +22,7 @@ def evaluate(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], plugins=[])
 
     metrics = trainer.test(model, datamodule=datamodule)[0]
-    metrics |= {"checkpoint": str(Path(cfg.ckpt_path).resolve()),
+    metrics |= {"checkpoint": str(checkpoint_file(cfg.ckpt_path).resolve()),
                 "dataset": datamodule.hparams.dataset}  # fmt: skip
     write_json_atomic(Path(cfg.paths.output_dir) / METRICS_FILE, metrics)
     log.info("metrics: %s", metrics)

@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from lenetlab.data.datamodule import DigitsDataModule
+from lenetlab.pretrained import checkpoint_file, is_pretrained
 from lenetlab.records.loading import checkpoint_datamodule, load_trained_model
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,20 @@ def run_torchscript(path: Path, images: torch.Tensor) -> torch.Tensor:
     return torch.jit.load(str(path))(images)
 
 
+def default_output(ckpt_path: str, export_format: str) -> Path:
+    """Next to the checkpoint; a shipped model's in the working folder, not the package's."""
+    file = checkpoint_file(ckpt_path).with_suffix(SUFFIX[export_format])
+    return Path(file.name) if is_pretrained(ckpt_path) else file
+
+
 @torch.inference_mode(False)
 def export(cfg: DictConfig) -> dict:
-    ckpt_path = Path(cfg.ckpt_path)
+    ckpt_path = checkpoint_file(cfg.ckpt_path)
     model, data_hparams = load_trained_model(ckpt_path)
     datamodule = checkpoint_datamodule(data_hparams, cfg.dataset, cfg.data_dir)
     dataset, classes = datamodule.hparams.dataset, list(datamodule.source.classes)
     model = torch.nn.Sequential(model.normalize, model.net).eval()  # raw pixels in, logits out
-    output = Path(cfg.output) if cfg.output else ckpt_path.with_suffix(SUFFIX[cfg.format])
+    output = Path(cfg.output) if cfg.output else default_output(cfg.ckpt_path, cfg.format)
 
     images, described = check_images(datamodule, cfg.check_images)
     with torch.no_grad():

@@ -9,6 +9,7 @@ Fashion-MNIST objects fill their 28x28 frame, and USPS digits their 16x16 frame 
 """
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ class NotADigitPhoto(ValueError):
     """The file is an image but holds nothing to classify (e.g. a blank page)."""
 
 
-def load_gray(path: Path) -> np.ndarray:
+def load_gray(path: Path | BinaryIO) -> np.ndarray:
     """Any PIL-readable file -> (H, W) float32 in [0, 255]; transparency composited on white."""
     with Image.open(path) as image:
         image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
@@ -89,8 +90,9 @@ def place(digit: np.ndarray, frame: int, by_mass: bool) -> np.ndarray:
     return canvas
 
 
-def photo_to_input(path: Path, dataset: str = "mnist") -> torch.Tensor:
-    """(1, 32, 32) uint8, as the data module serves the dataset's own images."""
+def photo_to_input(path: Path | BinaryIO, dataset: str = "mnist") -> torch.Tensor:
+    """(1, 32, 32) uint8, as the data module serves the dataset's own images; ``path`` a file
+    or the bytes of one (the demo page's drawings)."""
     frame, box, by_mass = GEOMETRY[dataset]
     digit = fit_in_box(crop_to_ink(ink_on_black(load_gray(path))), box)
     image = torch.from_numpy(place(digit, frame, by_mass).round().astype(np.uint8))

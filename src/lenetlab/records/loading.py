@@ -12,14 +12,17 @@ import torch
 from lenetlab.data.datamodule import DigitsDataModule
 from lenetlab.errors import UsageError
 from lenetlab.models.module import LeNetModule
+from lenetlab.pretrained import checkpoint_file
 
 
 def load_trained_model(ckpt_path: str | Path) -> tuple[LeNetModule, dict]:
-    """The model in eval mode, on the CPU, and the hyperparameters of the data it learnt from."""
+    """The model in eval mode, on the CPU, and the hyperparameters of the data it learnt from;
+    ``ckpt_path`` a file or ``pretrained:<name>`` (a model that ships with lenetlab)."""
     try:  # that the file exists is checked with the config (cli/checks.py)
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        file = checkpoint_file(ckpt_path)
+        checkpoint = torch.load(file, map_location="cpu", weights_only=False)
         data_hparams = dict(checkpoint["datamodule_hyper_parameters"])
-        model = LeNetModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+        model = LeNetModule.load_from_checkpoint(file, map_location="cpu")
     except Exception as error:  # unpickling errors, missing keys, another architecture
         raise UsageError(
             f"ckpt_path={ckpt_path} is not a lenetlab checkpoint ({type(error).__name__}); "

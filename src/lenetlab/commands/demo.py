@@ -1,0 +1,49 @@
+"""Serve the drawing page (lenetlab/demo) for a checkpoint until Ctrl-C (usage: src/demo.py)."""
+
+import logging
+import socket
+
+import uvicorn
+from omegaconf import DictConfig
+
+from lenetlab import pretrained
+from lenetlab.demo.app import create_app
+from lenetlab.errors import UsageError
+from lenetlab.records.loading import checkpoint_datamodule, load_trained_model
+
+log = logging.getLogger(__name__)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """One line now rather than uvicorn's traceback once the model is loaded."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise UsageError(
+                f"port={port}: cannot serve on {host}:{port} ({error.strerror}); stop what uses "
+                f"it or choose another port, e.g. python src/demo.py port={port + 1}"
+            ) from None
+
+
+def model_name(ckpt_path: str) -> str:
+    if pretrained.is_pretrained(ckpt_path):
+        record = pretrained.record(ckpt_path[len(pretrained.PREFIX) :])
+        return (f"{ckpt_path}: {record['command']}, "
+                f"{record['test/acc']:.2%} on the MNIST test set")  # fmt: skip
+    return str(ckpt_path)
+
+
+def main(cfg: DictConfig) -> None:
+    model, data_hparams = load_trained_model(cfg.ckpt_path)
+    check_port_free(cfg.host, cfg.port)
+    datamodule = checkpoint_datamodule(data_hparams, None, None)  # framing and class names
+    classes = list(datamodule.source.classes)
+    app = create_app(model, datamodule.hparams.dataset, classes, model_name(cfg.ckpt_path))
+    print(f"lenetlab demo: http://{cfg.host}:{cfg.port}/  ({model_name(cfg.ckpt_path)}); "
+          "Ctrl-C stops it", flush=True)  # fmt: skip
+    try:
+        uvicorn.run(app, host=cfg.host, port=cfg.port, access_log=False, log_level="warning")
+    except KeyboardInterrupt:  # uvicorn has shut down; the signal it passes on ends the command
+        pass
+    print("lenetlab demo: stopped", flush=True)
