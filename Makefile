@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_MNIST ?= ../shared/data/MNIST
 MNIST_RAW := data/MNIST/raw
 
-.PHONY: install train test test-slow test-gpu slurm-up bench lint format data clean
+.PHONY: install train demo test test-slow test-gpu browser slurm-up bench lint format data clean pretrained
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml
 
 train: install data
 	$(PY) src/train.py $(ARGS)
+
+# The drawing page on http://127.0.0.1:7860/ with the shipped default model (Ctrl-C stops it)
+demo: install
+	$(PY) src/demo.py $(ARGS)
 
 test: install
 	$(PY) -m pytest
@@ -52,6 +56,17 @@ data:
 		for f in $(SHARED_MNIST)/*.gz; do gunzip -c "$$f" > $(MNIST_RAW)/$$(basename "$$f" .gz); done; \
 		echo "unpacked $(SHARED_MNIST) into $(MNIST_RAW)"; \
 	fi
+
+# Debian's Chromium, which the drawing page's browser tests drive (tests/test_demo.py; root)
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Train the shipped models again on real MNIST and ship them (src/lenetlab/pretrained/)
+pretrained: install data
+	$(PY) src/train.py seed=1 paths.log_dir=outputs/pretrained/lenet_tanh
+	$(PY) scripts/ship_pretrained.py $$(ls -d outputs/pretrained/lenet_tanh/2*/ | tail -1) lenet_tanh
+	$(PY) src/train.py experiment=lenet5_1998 seed=1 paths.log_dir=outputs/pretrained/lenet5_1998
+	$(PY) scripts/ship_pretrained.py $$(ls -d outputs/pretrained/lenet5_1998/2*/ | tail -1) lenet5_1998
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

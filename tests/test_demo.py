@@ -18,7 +18,8 @@ from urllib.request import urlopen
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import REPO, assert_one_line, run_in_process
+from conftest import REPO, SHARED_MNIST, assert_one_line, run_in_process
+from lenetlab.data.photo import photo_to_input
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -139,8 +140,9 @@ def test_digits_drawn_with_the_mouse_are_read_and_every_layer_is_shown(page, ser
     # kernels.
     captions = page.locator("#layers figcaption").all_inner_texts()
     assert len(page.locator("#layers img").all()) == 10
-    for name in ("input 32x32", "C1 6@28x28", "S2 6@14x14", "C3 16@10x10", "S4 16@5x5",
-                 "C5 120", "F6 84", "output", "C1 kernels 6x1x5x5", "C3 kernels 16x6x5x5"):  # fmt: skip
+    shown = ("input 32x32", "C1 6@28x28", "S2 6@14x14", "C3 16@10x10", "S4 16@5x5", "C5 120",
+             "F6 84", "output", "C1 kernels 6x1x5x5", "C3 kernels 16x6x5x5")  # fmt: skip
+    for name in shown:
         assert any(caption.startswith(name) for caption in captions), (name, captions)
     assert all(url.startswith(server) or url.startswith("data:") for url in page.requests)
 
@@ -176,3 +178,42 @@ def test_a_port_in_use_is_one_line(tmp_path):
         port = taken.getsockname()[1]
         result = run_in_process("demo.py", f"port={port}")
     assert_one_line(result, f"port={port}", "choose another port")
+
+
+def drawn_like_the_page(strokes, brush: int) -> Image.Image:
+    """The strokes as the page's canvas draws them: black, round caps and joins, on white."""
+    canvas = Image.new("L", (280, 280), 255)
+    pen = ImageDraw.Draw(canvas)
+    for points in strokes:
+        pen.line(points, fill=0, width=brush, joint="curve")
+        for x, y in (points[0], points[-1]):
+            pen.ellipse((x - brush / 2, y - brush / 2, x + brush / 2, y + brush / 2), fill=0)
+    return canvas
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no real MNIST in ../shared/data/MNIST")
+def test_the_default_brush_draws_strokes_as_wide_as_mnists(real_data_dir, tmp_path):
+    """After the MNIST geometry, the ten digits drawn at the page's brush have as much ink
+    (pixels over half intensity) as MNIST's test digits of their classes on average: within
+    5 % in all and a quarter each, and closer than at a brush 4 px thinner or thicker."""
+    from torchvision.datasets import MNIST
+
+    script = (REPO / "src" / "lenetlab" / "demo" / "static" / "demo.js").read_text()
+    brush = int(re.search(r"const BRUSH = (\d+);", script).group(1))
+    test = MNIST(str(real_data_dir), train=False)
+    mnist = {d: float((test.data[test.targets == int(d)] > 127).sum((1, 2)).float().mean())
+             for d in DIGITS}  # fmt: skip
+
+    def ink(width: int) -> dict[str, int]:
+        for digit, strokes in DIGITS.items():
+            drawn_like_the_page(strokes, width).save(tmp_path / f"{digit}.png")
+        return {d: int((photo_to_input(tmp_path / f"{d}.png") > 127).sum()) for d in DIGITS}
+
+    def ratio(width: int) -> float:
+        return sum(ink(width).values()) / sum(mnist.values())
+
+    drawn = ink(brush)
+    assert all(abs(drawn[d] - mnist[d]) < 0.25 * mnist[d] for d in DIGITS), (drawn, mnist)
+    assert abs(ratio(brush) - 1) < 0.05
+    assert abs(ratio(brush) - 1) < min(abs(ratio(brush - 4) - 1), abs(ratio(brush + 4) - 1))

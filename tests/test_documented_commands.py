@@ -26,6 +26,7 @@ from PIL import Image
 
 from conftest import REPO, compose_config, quiet_train_config, run_in_process
 from lenetlab.cli import checks
+from lenetlab.commands import demo as demo_script
 from lenetlab.commands import evaluate as eval_script
 from lenetlab.commands import export as export_script
 from lenetlab.commands import predict as predict_script
@@ -112,7 +113,7 @@ def fill_in(words: list[str], run_dir: Path, tmp_path: Path, data_dir: Path) -> 
     real = []
     for word in words:
         key, _, value = word.partition("=")
-        if key == "ckpt_path":
+        if key == "ckpt_path" and not value.startswith("pretrained:"):  # shipped ones are real
             value = checkpoint
         elif key == "resume" and value.startswith("outputs/multirun"):
             value = str(shutil.copytree(swept_dir(data_dir), tmp_path / "resumed"))
@@ -190,5 +191,9 @@ def test_documented_command(words, trained, tmp_path, data_dir, monkeypatch):
     elif script == "summarize":
         summarize.main(compose_config("summarize", first, tmp_path))
         assert (Path(configs[0].sweep_dir) / "summary.md").is_file()
+    elif script == "demo":  # the page's app built on its model, its port free; not served
+        cfg = compose_config("demo", first, tmp_path)
+        assert {route.path for route in demo_script.build_app(cfg).routes} >= {"/", "/api/predict"}
+        demo_script.check_port_free(cfg.host, cfg.port)
     else:
         pytest.fail(f"no fast form for src/{script}.py: add one here")

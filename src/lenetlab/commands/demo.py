@@ -1,17 +1,16 @@
 """Serve the drawing page (lenetlab/demo) for a checkpoint until Ctrl-C (usage: src/demo.py)."""
 
-import logging
+import contextlib
 import socket
 
 import uvicorn
+from fastapi import FastAPI
 from omegaconf import DictConfig
 
 from lenetlab import pretrained
 from lenetlab.demo.app import create_app
 from lenetlab.errors import UsageError
 from lenetlab.records.loading import checkpoint_datamodule, load_trained_model
-
-log = logging.getLogger(__name__)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -34,16 +33,19 @@ def model_name(ckpt_path: str) -> str:
     return str(ckpt_path)
 
 
-def main(cfg: DictConfig) -> None:
+def build_app(cfg: DictConfig) -> FastAPI:
     model, data_hparams = load_trained_model(cfg.ckpt_path)
-    check_port_free(cfg.host, cfg.port)
     datamodule = checkpoint_datamodule(data_hparams, None, None)  # framing and class names
     classes = list(datamodule.source.classes)
-    app = create_app(model, datamodule.hparams.dataset, classes, model_name(cfg.ckpt_path))
+    return create_app(model, datamodule.hparams.dataset, classes, model_name(cfg.ckpt_path))
+
+
+def main(cfg: DictConfig) -> None:
+    app = build_app(cfg)
+    check_port_free(cfg.host, cfg.port)
     print(f"lenetlab demo: http://{cfg.host}:{cfg.port}/  ({model_name(cfg.ckpt_path)}); "
           "Ctrl-C stops it", flush=True)  # fmt: skip
-    try:
+    # Ctrl-C: uvicorn shuts down, then passes the signal on, which ends the command here.
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=cfg.host, port=cfg.port, access_log=False, log_level="warning")
-    except KeyboardInterrupt:  # uvicorn has shut down; the signal it passes on ends the command
-        pass
     print("lenetlab demo: stopped", flush=True)

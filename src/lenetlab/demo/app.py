@@ -64,8 +64,10 @@ def read_digit(model: LeNetModule, dataset: str, classes: list[str], body: bytes
 
 
 def describe_model(model: LeNetModule, classes: list[str], name: str) -> dict:
-    pictures = [picture(f"{layer.upper()} kernels {'x'.join(map(str, w.shape))}",
-                        inside.kernels_picture(w)) for layer, w in inside.kernels(model).items()]  # fmt: skip
+    pictures = [
+        picture(f"{layer.upper()} kernels {'x'.join(map(str, w.shape))}", inside.kernels_picture(w))
+        for layer, w in inside.kernels(model).items()
+    ]
     prototypes = inside.prototypes(model)
     if prototypes is not None:
         pictures.append(picture("RBF prototypes 7x12", inside.maps_picture(prototypes, scale=4)))
