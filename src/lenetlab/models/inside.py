@@ -47,7 +47,9 @@ def label(name: str, output: torch.Tensor, rbf: bool = False) -> str:
     if name == "input":
         return "input 32x32 (as the network sees it)"
     if name == "output":
-        return f"output: distances to the {output.shape[-1]} RBF prototypes" if rbf else "output"
+        if rbf:  # the head returns minus the distances: the brightest unit is the nearest
+            return f"output: distances to the {output.shape[-1]} RBF prototypes (bright: near)"
+        return "output"
     shape = tuple(output.shape[1:])
     if len(shape) == 3 and shape[1] > 1:
         return f"{name.upper()} {shape[0]}@{shape[1]}x{shape[2]}"
