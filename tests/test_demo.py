@@ -217,3 +217,20 @@ def test_the_default_brush_draws_strokes_as_wide_as_mnists(real_data_dir, tmp_pa
     assert all(abs(drawn[d] - mnist[d]) < 0.25 * mnist[d] for d in DIGITS), (drawn, mnist)
     assert abs(ratio(brush) - 1) < 0.05
     assert abs(ratio(brush) - 1) < min(abs(ratio(brush - 4) - 1), abs(ratio(brush + 4) - 1))
+
+
+def test_the_1998_network_shows_its_prototypes_and_its_distances_to_them(tmp_path):
+    """What the page gets for the shipped 1998 network (its server's functions, no browser)."""
+    from lenetlab.demo.app import describe_model, read_digit
+    from lenetlab.records.loading import load_trained_model
+
+    model, _ = load_trained_model("pretrained:lenet5_1998")
+    learnt = [
+        picture["name"] for picture in describe_model(model, list("0123456789"), "")["learnt"]
+    ]
+    assert learnt == ["C1 kernels 6x1x5x5", "C3 kernels 16x6x5x5", "RBF prototypes 7x12"]
+    drawn_like_the_page(DIGITS["4"], 22).save(tmp_path / "4.png")
+    result = read_digit(model, "mnist", list("0123456789"), (tmp_path / "4.png").read_bytes())
+    assert result["class"] == "4"
+    assert result["layers"][-1]["name"].startswith("output: distances to the 10 RBF prototypes")
+    assert abs(sum(result["probabilities"]) - 1) < 1e-3

@@ -26,6 +26,7 @@ CONFIG_FILE = Path(".hydra", "config.yaml")
 EPOCHS = "epochs"
 WALL_TIME = "wall_time_s"  # the run's train.py commands, fit and test, added up over resumes
 TRAIN_TIME = "train_time_s"  # training alone (callbacks.timer): steps and validations
+TAGS = "tags"  # the run's tags=[...]
 
 
 def checkpoint_dir(run_dir: str | Path) -> Path:

@@ -70,6 +70,8 @@ POSITIVE = number(lambda v: v > 0, "a number > 0")
 NON_NEGATIVE = number(lambda v: v >= 0, "a number >= 0")
 FRACTION = number(lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
 ACCELERATORS, STRATEGIES = devices.ACCELERATORS, devices.STRATEGIES
+BATCHES = number(lambda v: v >= 0 and (isinstance(v, int) or v <= 1),
+                 "a number of batches, or a fraction of them between 0 and 1")  # fmt: skip
 
 # Every value key of every shipped config, except UNCHECKED ones; a test holds this table to the
 # files in conf/ (tests/cli/test_checks.py), so a new key needs a rule.
@@ -144,6 +146,13 @@ RULES = {
     "trainer.enable_progress_bar": BOOL,
     "trainer.enable_model_summary": BOOL,
     "trainer.sync_batchnorm": BOOL,
+    # debug presets (conf/debug/)
+    "trainer.overfit_batches": BATCHES,
+    "trainer.limit_train_batches": optional(BATCHES),
+    "trainer.limit_val_batches": optional(BATCHES),
+    "trainer.limit_test_batches": optional(BATCHES),
+    "trainer.check_val_every_n_epoch": optional(whole(1)),
+    "trainer.detect_anomaly": BOOL,
     # callbacks, logger
     "callbacks.model_checkpoint.monitor": one_of(EPOCH_METRICS),
     "callbacks.model_checkpoint.mode": one_of(["max", "min"]),
@@ -170,6 +179,10 @@ RULES = {
     "callbacks.feature_maps.samples": whole(0),
     "logger.tensorboard.log_graph": BOOL,
     "logger.tensorboard.default_hp_metric": BOOL,
+    "tags": (
+        lambda v: OmegaConf.is_list(v) and all(isinstance(t, str | int) for t in v),
+        "a list of names, e.g. tags=[baseline,paper]",
+    ),
     # eval.py, predict.py, export.py, summarize.py
     "ckpt_path": (
         lambda v: isinstance(v, str) and pretrained.checkpoint_file(v).is_file(),

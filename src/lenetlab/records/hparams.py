@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 # Config groups whose values are a run's hyperparameters, and those named by their choice too.
 HPARAM_GROUPS = ("model", "optimizer", "scheduler", "data")
-CHOICE_GROUPS = ("experiment", "model", "data")
+CHOICE_GROUPS = ("experiment", "model", "data", "debug")
 HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
 CHOICE_SWEEPS = (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
 
@@ -52,6 +52,8 @@ def run_hparams(cfg: DictConfig, swept_keys=()) -> dict:
     """The hyperparameters that tell runs apart (``{"model": "lenet_tanh", "model/activation":
     "tanh", ...}``), and the value of every swept key."""
     params = {"seed": cfg.seed}
+    if cfg.get("tags"):
+        params["tags"] = ",".join(map(str, cfg.tags))
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     for group in CHOICE_GROUPS:
         if choices.get(group):

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from lenetlab.choices import RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
 from lenetlab.records.files import write_json_atomic
 from lenetlab.records.hparams import log_hparams
-from lenetlab.run_folder import EPOCHS, METRICS_FILE, TRAIN_TIME, WALL_TIME
+from lenetlab.run_folder import EPOCHS, METRICS_FILE, TAGS, TRAIN_TIME, WALL_TIME
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
             logger.finalize("success")
     clock = next(c for c in trainer.callbacks if isinstance(c, RunClock))
     metrics[WALL_TIME] = round(clock.elapsed(), 2)
+    metrics[TAGS] = [str(tag) for tag in cfg.get("tags") or []]
     path = Path(cfg.paths.output_dir) / METRICS_FILE
     write_json_atomic(path, metrics)
     log.info("metrics: %s (saved to %s)", metrics, path)

@@ -29,12 +29,12 @@ from omegaconf import OmegaConf
 
 from lenetlab.choices import TEST_ACC, VAL_ACC_BEST
 from lenetlab.records.files import write_json_atomic, write_text_atomic
-from lenetlab.run_folder import EPOCHS, JOB_FILE, METRICS_FILE, WALL_TIME
+from lenetlab.run_folder import EPOCHS, JOB_FILE, METRICS_FILE, TAGS, WALL_TIME
 
 log = logging.getLogger(__name__)
 
 PRUNED_FILE = "pruned.json"  # in a run folder: the search's pruner stopped this trial early
-COLUMNS = ("job", "overrides", "status", "{metric}", TEST_ACC, EPOCHS, WALL_TIME, "error")
+COLUMNS = ("job", "overrides", TAGS, "status", "{metric}", TEST_ACC, EPOCHS, WALL_TIME, "error")
 
 
 class SweepSummary(Callback):
@@ -114,6 +114,7 @@ def read_jobs(sweep_dir: Path, metric: str) -> list[dict]:
             {
                 "job": record["job"],
                 "overrides": " ".join(record["overrides"]),
+                TAGS: " ".join(metrics.get(TAGS) or []),
                 "status": record["status"],
                 metric: metrics.get(metric),
                 TEST_ACC: metrics.get(TEST_ACC),
