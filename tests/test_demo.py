@@ -122,7 +122,9 @@ def draw(page, strokes) -> str:
         with page.expect_response("**/api/predict") as answer:
             page.mouse.up()
         assert answer.value.status == 200
-    page.wait_for_function("!document.querySelector('#prediction').innerText.startsWith('?')")
+    # Shown once the page has drawn this answer (an earlier stroke's may arrive later: dropped).
+    said = answer.value.json()["class"]
+    page.wait_for_function(f"document.querySelector('#prediction').innerText.startsWith('{said}')")
     return page.locator("#prediction").inner_text()
 
 

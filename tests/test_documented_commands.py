@@ -178,7 +178,7 @@ def test_documented_command(words, trained, tmp_path, data_dir, monkeypatch):
         fast = ["trainer.fast_dev_run=true", "trainer.enable_progress_bar=false",
                 "++callbacks.progress_bar=null", "++callbacks.model_summary=null"]  # fmt: skip
         cfg = compose_config("train", [*first, *local, *fast], tmp_path / "run")
-        assert "test/acc" in train_script.train(cfg)
+        assert "test/acc" in train_script.train(cfg) or not cfg.test  # debug=overfit: no test
     elif script == "eval":
         cfg = compose_config("eval", [*first, *local, "trainer.enable_progress_bar=false"],
                              tmp_path / "eval")  # fmt: skip

@@ -63,9 +63,8 @@ def test_a_shipped_model_exports_into_the_working_folder_not_the_package():
 def test_an_unknown_shipped_name_is_one_line_that_lists_them(tmp_path):
     result = run_in_process("predict.py", "ckpt_path=pretrained:lenet_nine",
                             f"inputs=[{written_seven(tmp_path / '7.png')}]")  # fmt: skip
-    assert_one_line(
-        result, "pretrained:lenet_nine", "a model that ships trained: pretrained:lenet_tanh"
-    )
+    names = [pretrained.PREFIX + name for name in SHIPPED]
+    assert_one_line(result, "pretrained:lenet_nine", "ships trained: " + ", ".join(names))
 
 
 @pytest.mark.slow
