@@ -45,29 +45,40 @@ for (const end of ["pointerup", "pointercancel"]) {
   canvas.addEventListener(end, () => {
     if (last === null) return;
     last = null;
-    canvas.toBlob(read, "image/png");
+    send();
   });
 }
 document.getElementById("clear").addEventListener("click", clear);
-document.getElementById("predict").addEventListener("click", () => canvas.toBlob(read, "image/png"));
+document.getElementById("predict").addEventListener("click", send);
 document.getElementById("upload").addEventListener("change", (event) => {
   const file = event.target.files[0];
   if (file) read(file);
   event.target.value = ""; // the same file again is a new choice
 });
 
-let asked = 0; // answers to older pictures than the latest are dropped
+// Pictures are numbered as they are asked about (data-asked on the page); an answer to an older
+// one than the latest is dropped, and data-answered says which answer the page shows.
+let asked = 0;
 
-async function read(picture) {
+function send() {
   const mine = ++asked;
+  document.body.dataset.asked = mine;
+  canvas.toBlob((blob) => read(blob, mine), "image/png");
+}
+
+async function read(picture, mine = ++asked) {
+  document.body.dataset.asked = asked;
+  let result;
   try {
     const answer = await fetch("/api/predict", { method: "POST", body: picture });
-    const result = await answer.json();
-    if (mine !== asked) return;
-    show(answer.ok ? result : { message: result.error || `the server said ${answer.status}` });
+    const body = await answer.json();
+    result = answer.ok ? body : { message: body.error || `the server said ${answer.status}` };
   } catch (error) {
-    show({ message: `no answer from the server (${error.message})` });
+    result = { message: `no answer from the server (${error.message})` };
   }
+  if (mine !== asked) return;
+  show(result);
+  document.body.dataset.answered = mine;
 }
 
 function show(result) {
