@@ -25,25 +25,19 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def model_name(ckpt_path: str) -> str:
-    if pretrained.is_pretrained(ckpt_path):
-        record = pretrained.record(ckpt_path[len(pretrained.PREFIX) :])
-        return (f"{ckpt_path}: {record['command']}, "
-                f"{record['test/acc']:.2%} on the MNIST test set")  # fmt: skip
-    return str(ckpt_path)
-
-
 def build_app(cfg: DictConfig) -> FastAPI:
     model, data_hparams = load_trained_model(cfg.ckpt_path)
     datamodule = checkpoint_datamodule(data_hparams, None, None)  # framing and class names
     classes = list(datamodule.source.classes)
-    return create_app(model, datamodule.hparams.dataset, classes, model_name(cfg.ckpt_path))
+    return create_app(
+        model, datamodule.hparams.dataset, classes, pretrained.describe(cfg.ckpt_path)
+    )
 
 
 def main(cfg: DictConfig) -> None:
     app = build_app(cfg)
     check_port_free(cfg.host, cfg.port)
-    print(f"lenetlab demo: http://{cfg.host}:{cfg.port}/  ({model_name(cfg.ckpt_path)}); "
+    print(f"lenetlab demo: http://{cfg.host}:{cfg.port}/  ({pretrained.describe(cfg.ckpt_path)}); "
           "Ctrl-C stops it", flush=True)  # fmt: skip
     # Ctrl-C: uvicorn shuts down, then passes the signal on, which ends the command here.
     with contextlib.suppress(KeyboardInterrupt):
