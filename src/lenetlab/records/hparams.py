@@ -18,7 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, ValueType
 from hydra.errors import HydraException
 from hydra.types import RunMode
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tensorboard.compat.proto.summary_pb2 import Summary
@@ -34,13 +34,16 @@ HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
 CHOICE_SWEEPS = (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
 
 
-def log_hparams(logger: TensorBoardLogger, cfg: DictConfig, metrics: dict, step: int) -> None:
-    """The run's row in HPARAMS: its hyperparameters (the swept ones marked ``differs``), and
-    ``metrics`` as the experiment's metrics, in their order."""
+def log_hparams(logger: Logger, cfg: DictConfig, metrics: dict, step: int) -> None:
+    """The run's hyperparameters and its final ``metrics``, for any logger; in TensorBoard also
+    the run's row in HPARAMS (the swept hyperparameters marked ``differs``, the metrics in their
+    order)."""
     sweeps = sweep_overrides()
     params = run_hparams(cfg, [sweep.key_or_group for sweep in sweeps])
     logger.log_hyperparams(params)  # kept in the logger's hparams.yaml
     logger.log_metrics(metrics, step)
+    if not isinstance(logger, TensorBoardLogger):
+        return
     experiment, session_start, session_end = hparams(params, metrics)
     mark_differs(experiment, swept_hparams(sweeps))
     writer = logger.experiment._get_file_writer()

@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 from lightning import Callback, Trainer
 from lightning.pytorch.callbacks import Timer
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
 from lenetlab.choices import RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
@@ -72,9 +71,8 @@ def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
         return
     final = {name: metrics[name] for name in (*RESULT_METRICS, EPOCHS) if name in metrics}
     for logger in trainer.loggers:
-        if isinstance(logger, TensorBoardLogger):
-            log_hparams(logger, cfg, final, step=trainer.global_step)
-            logger.finalize("success")
+        log_hparams(logger, cfg, final, step=trainer.global_step)
+        logger.finalize("success")
     clock = next(c for c in trainer.callbacks if isinstance(c, RunClock))
     metrics[WALL_TIME] = round(clock.elapsed(), 2)
     metrics[TAGS] = [str(tag) for tag in cfg.get("tags") or []]
