@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import quiet_train_config
 from lenetlab.commands import train as train_script
 
 
@@ -22,11 +23,10 @@ def column(table: list[dict], name: str) -> list[tuple[int, float]]:
 @pytest.fixture(scope="module")
 def two_epochs(tmp_path_factory, data_dir):
     """A 2-epoch run with logger=[tensorboard,csv], tagged."""
-    from conftest import quiet_train_config
-
     run_dir = tmp_path_factory.mktemp("run")
-    cfg = quiet_train_config(data_dir, run_dir, "logger=[tensorboard,csv]", "tags=[baseline]",
-                             "trainer.max_epochs=2", "callbacks.prediction_images=null")  # fmt: skip
+    overrides = ["logger=[tensorboard,csv]", "tags=[baseline]", "trainer.max_epochs=2",
+                 "callbacks.prediction_images=null"]  # fmt: skip
+    cfg = quiet_train_config(data_dir, run_dir, *overrides)
     return run_dir, train_script.train(cfg)
 
 
