@@ -67,6 +67,8 @@ pretrained: install data
 	$(PY) scripts/ship_pretrained.py $$(ls -d outputs/pretrained/lenet_tanh/2*/ | tail -1) lenet_tanh
 	$(PY) src/train.py experiment=lenet5_1998 seed=1 paths.log_dir=outputs/pretrained/lenet5_1998
 	$(PY) scripts/ship_pretrained.py $$(ls -d outputs/pretrained/lenet5_1998/2*/ | tail -1) lenet5_1998
+	$(PY) src/train.py experiment=mnist_best seed=1 paths.log_dir=outputs/pretrained/mnist_best
+	$(PY) scripts/ship_pretrained.py $$(ls -d outputs/pretrained/mnist_best/2*/ | tail -1) mnist_best
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

@@ -38,7 +38,7 @@ def ship(run_dir: Path, name: str) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     overrides = OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")
     config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    tested = Path(metrics["best_checkpoint"])
+    tested = Path(metrics["tested_checkpoint"])  # the one its test accuracy is of
     checkpoint = torch.load(tested, map_location="cpu", weights_only=False)
     slim = {key: checkpoint[key] for key in KEPT if key in checkpoint}
     data = dict(slim["datamodule_hyper_parameters"])
