@@ -22,6 +22,7 @@ MISTAKES = {  # one usage error per entry point
     "predict.py": ["ckpt_path=missing.ckpt", "inputs=[x.png]"],
     "export.py": ["+nosuchkey=1", "ckpt_path=missing.ckpt"],
     "summarize.py": ["sweep_dir=nowhere"],
+    "demo.py": ["port=0"],
 }
 BASELINE = [sys.executable, "-c", "import lightning"]
 

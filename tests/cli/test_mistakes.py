@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -90,8 +91,8 @@ CASES = [(c, *case) for c, cfg in COMPOSED.items() for case in mistakes(c, cfg)]
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict:
-    """The files a valid command line names, besides the data and the checkpoint."""
+def files(tmp_path_factory) -> Iterator[dict]:
+    """The files (and the port) a valid command line names, besides the data."""
     root = tmp_path_factory.mktemp("mistakes")
     image = root / "digit.png"
     shutil.copy(REPO / "docs" / "learning_curve.png", image)  # any picture will do
