@@ -8,12 +8,13 @@ measured in this run (docs/benchmarks.md records them with the CPU).
 """
 
 import argparse
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from lenetlab.training.devices import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 MISTAKES = {  # one usage error per entry point
@@ -51,13 +52,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         shown = " ".join([f"src/{script}", *mistake])
         print(f"{shown:55s} {results[script]:.2f} s  x{results[script] / baseline:.2f}")
     return results
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

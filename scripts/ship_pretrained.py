@@ -10,7 +10,6 @@ and loops' state, into src/lenetlab/pretrained/<name>.ckpt, and how it was made 
 
 import argparse
 import json
-import platform
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from lenetlab.choices import PARTS
+from lenetlab.training.devices import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "src" / "lenetlab" / "pretrained"
@@ -26,12 +26,6 @@ KEPT = ("state_dict", "hyper_parameters", "hparams_name", "datamodule_hyper_para
         "datamodule_hparams_name", "pytorch-lightning_version", "epoch", "global_step",
         "val_acc_best")  # fmt: skip
 LOCAL = ("paths.", "trainer.enable_progress_bar")  # this machine's, not the recipe's
-
-
-def cpu_model() -> str:
-    lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-    model = next((line.split(":", 1)[1].strip() for line in lines if "Model name" in line), "")
-    return model or platform.processor()
 
 
 def ship(run_dir: Path, name: str) -> dict:

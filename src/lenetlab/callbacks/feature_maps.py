@@ -35,12 +35,11 @@ class FeatureMaps(Callback):
         if self.samples:
             images, _ = trainer.datamodule.val_set[: self.samples]
             for layer, outputs in inside.layer_outputs(pl_module, images).items():
-                for digit, maps in enumerate(outputs[: self.samples]):
+                for digit, maps in enumerate(outputs):
                     picture = inside.maps_picture(maps)
                     writer.add_image(f"feature_maps/{digit}/{layer}", picture, step,
                                      dataformats="HW")  # fmt: skip
-        prototypes = inside.prototypes(pl_module)
+        prototypes = inside.prototypes_picture(pl_module)
         if prototypes is not None and not self.prototypes_drawn:
-            picture = inside.maps_picture(prototypes, scale=4)
-            writer.add_image("rbf_prototypes", picture, step, dataformats="HW")
+            writer.add_image("rbf_prototypes", prototypes, step, dataformats="HW")
             self.prototypes_drawn = True

@@ -68,9 +68,9 @@ def describe_model(model: LeNetModule, classes: list[str], name: str) -> dict:
         picture(f"{layer.upper()} kernels {'x'.join(map(str, w.shape))}", inside.kernels_picture(w))
         for layer, w in inside.kernels(model).items()
     ]
-    prototypes = inside.prototypes(model)
+    prototypes = inside.prototypes_picture(model)
     if prototypes is not None:
-        pictures.append(picture("RBF prototypes 7x12", inside.maps_picture(prototypes, scale=4)))
+        pictures.append(picture("RBF prototypes 7x12", prototypes))
     return {"name": name, "classes": classes, "learnt": pictures}
 
 

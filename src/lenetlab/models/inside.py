@@ -118,6 +118,12 @@ def prototypes(model: LeNetModule) -> torch.Tensor | None:
     return head.prototypes.detach().float().cpu().view(-1, *F6_GRID)
 
 
+def prototypes_picture(model: LeNetModule) -> np.ndarray | None:
+    """The RBF prototypes side by side, or None for a linear head."""
+    found = prototypes(model)
+    return None if found is None else maps_picture(found, scale=4)
+
+
 def png(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(picture).save(buffer, format="PNG")

@@ -7,6 +7,7 @@ Light on purpose: the checks run before torch is imported, and a machine without
 ROCm) driver has no GPU to count, so torch is loaded only where a driver is present.
 """
 
+import platform
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,14 @@ def machine() -> str:
 
     name = torch.cuda.get_device_name(0)
     return f"this machine has {gpus} GPU{'s' if gpus > 1 else ''} ({name})"
+
+
+def cpu_model() -> str:
+    """This machine's CPU as /proc/cpuinfo names it, for the records of a measurement."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def on_gpu(trainer_cfg: DictConfig) -> bool:
