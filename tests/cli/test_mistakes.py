@@ -56,6 +56,10 @@ def mistakes(command: str, cfg) -> list[tuple[str, list[str], list[str], str]]:
     entries = [f"{group}.{next(iter(cfg[group]))}" for group in groups]
     for key in sorted(k for k in nodes if "_target_" in cfg[k]) + entries:
         found.append((f"unknown key of {key}, +", [f"+{key}.nosuchkey=1"], [], f"{key}.nosuchkey"))
+    if "logger" in cfg:  # every logger a run can choose, not only the default one
+        for choice in sorted(p.stem for p in (CONF / "logger").glob("*.yaml")):
+            add = [f"logger={choice}", f"+logger.{choice}.nosuchkey=1"]
+            found.append((f"unknown key of logger={choice}, +", add, [], f"{choice}.nosuchkey"))
     for key in sorted(OmegaConf.missing_keys(cfg)):
         found.append((f"missing {key}", [], [key], key))
     whole = next((k for k in sorted(RULES) if is_whole_number(cfg, k)), None)
