@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SHARED_MNIST ?= ../shared/data/MNIST
 MNIST_RAW := data/MNIST/raw
 
-.PHONY: install train demo test test-slow test-gpu browser slurm-up bench lint format data clean pretrained
+.PHONY: install trackers train demo test test-slow test-gpu browser slurm-up bench lint format data clean pretrained
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The trackers' extras, which the tests of logger=mlflow and logger=wandb need (make train does not)
+trackers: $(VENV)/.trackers
+
+$(VENV)/.trackers: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,mlflow,wandb]'
+	touch $@
+
 train: install data
 	$(PY) src/train.py $(ARGS)
 
@@ -23,10 +30,10 @@ train: install data
 demo: install
 	$(PY) src/demo.py $(ARGS)
 
-test: install
+test: install trackers
 	$(PY) -m pytest
 
-test-slow: install
+test-slow: install trackers
 	$(PY) -m pytest -m slow -n 0  # DDP and SLURM jobs take the cores themselves
 
 # GPU tier: skipped where torch sees no CUDA device; real MNIST for the accuracy check (make data)

@@ -1,4 +1,5 @@
-"""FeatureMaps: inside the network, in TensorBoard's IMAGES tab, as it learns.
+"""FeatureMaps: inside the network, as pictures (TensorBoard's IMAGES tab, MLflow, W&B:
+callbacks/pictures.py), as it learns.
 
 After the first validation, every ``every_n_epochs`` epochs and after the last: C1's 6 and
 C3's 16x6 kernels (``kernels/c1``, ``kernels/c3``) and, for a few fixed validation digits, what
@@ -10,7 +11,7 @@ the demo page (models/inside.py); two digits' forward pass every few epochs cost
 
 from lightning import Callback
 
-from lenetlab.callbacks.prediction_images import tensorboard_writer
+from lenetlab.callbacks.pictures import Pictures
 from lenetlab.models import inside
 
 
@@ -25,21 +26,19 @@ class FeatureMaps(Callback):
         return epoch == 1 or epoch % self.every_n_epochs == 0 or epoch == trainer.max_epochs
 
     def on_validation_epoch_end(self, trainer, pl_module):
-        writer = tensorboard_writer(trainer)
-        if writer is None or trainer.sanity_checking or not self.due(trainer):
+        pictures = Pictures(trainer)
+        if not pictures or trainer.sanity_checking or not self.due(trainer):
             return
         step = trainer.global_step
         for name, weight in inside.kernels(pl_module).items():
-            writer.add_image(f"kernels/{name}", inside.kernels_picture(weight), step,
-                             dataformats="HW")  # fmt: skip
+            pictures.image(f"kernels/{name}", inside.kernels_picture(weight), step)
         if self.samples:
             images, _ = trainer.datamodule.val_set[: self.samples]
             for layer, outputs in inside.layer_outputs(pl_module, images).items():
                 for digit, maps in enumerate(outputs):
                     picture = inside.maps_picture(maps)
-                    writer.add_image(f"feature_maps/{digit}/{layer}", picture, step,
-                                     dataformats="HW")  # fmt: skip
+                    pictures.image(f"feature_maps/{digit}/{layer}", picture, step)
         prototypes = inside.prototypes_picture(pl_module)
         if prototypes is not None and not self.prototypes_drawn:
-            writer.add_image("rbf_prototypes", prototypes, step, dataformats="HW")
+            pictures.image("rbf_prototypes", prototypes, step)
             self.prototypes_drawn = True

@@ -1,4 +1,5 @@
-"""PredictionImages: what the model gets right and wrong, as TensorBoard images.
+"""PredictionImages: what the model gets right and wrong, as pictures (callbacks/pictures.py:
+TensorBoard's IMAGES tab, MLflow, W&B).
 
 After each validation: a grid of validation images with their predicted labels
 (``val/predictions``). After testing: the test images it is most confidently wrong about, with
@@ -13,9 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning import Callback
-from lightning.pytorch.loggers import TensorBoardLogger
 from PIL import Image, ImageDraw
 from torchmetrics.classification import MulticlassConfusionMatrix
+
+from lenetlab.callbacks.pictures import Pictures
 
 TILE, CAPTION = 64, 14  # pixels: each image twice its size, a caption line under it
 COLORS = {"right": (80, 220, 80), "wrong": (255, 80, 80)}
@@ -37,15 +39,6 @@ def image_grid(images, captions, colors, columns: int = 8) -> np.ndarray:
     return np.asarray(grid)
 
 
-def tensorboard_writer(trainer):
-    """The run's TensorBoard SummaryWriter on rank 0 (None elsewhere, or with no TensorBoard):
-    the other ranks draw nothing, so there is nothing to sync with them."""
-    if not trainer.is_global_zero:
-        return None
-    loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
-    return loggers[0].experiment if loggers else None
-
-
 class PredictionImages(Callback):
     def __init__(self, samples: int = 32, worst: int = 32):
         self.samples = samples
@@ -61,8 +54,8 @@ class PredictionImages(Callback):
         )
 
     def on_validation_epoch_end(self, trainer, pl_module):
-        writer = tensorboard_writer(trainer)
-        if writer is None or trainer.sanity_checking:
+        pictures = Pictures(trainer)
+        if not pictures or trainer.sanity_checking:
             return
         images, labels = trainer.datamodule.val_set[: self.samples]
         with torch.no_grad():
@@ -70,7 +63,7 @@ class PredictionImages(Callback):
         captions = [self.classes[p] for p in predicted]
         colors = ["right" if p == t else "wrong" for p, t in zip(predicted, labels, strict=True)]
         grid = image_grid(images, captions, colors)
-        writer.add_image("val/predictions", grid, trainer.global_step, dataformats="HWC")
+        pictures.image("val/predictions", grid, trainer.global_step)
 
     def on_test_epoch_start(self, trainer, pl_module):
         self.confusion.reset()
@@ -97,21 +90,23 @@ class PredictionImages(Callback):
         self.worst_true, self.worst_guess = labels[keep], predicted[keep]
 
     def on_test_epoch_end(self, trainer, pl_module):
-        writer = tensorboard_writer(trainer)
-        if writer is None:
+        if not trainer.is_global_zero:
             return
-        step = trainer.global_step
+        pictures, step = Pictures(trainer), trainer.global_step
         matrix = self.confusion.compute()
         per_class = matrix.diag() / matrix.sum(1).clamp(min=1)
-        for name, accuracy in zip(self.classes, per_class, strict=True):
-            writer.add_scalar(f"test/acc_class/{name}", float(accuracy), step)
+        names = [f"test/acc_class/{name}" for name in self.classes]
+        for logger in trainer.loggers:  # metrics: to every logger, not only those of pictures
+            logger.log_metrics(dict(zip(names, per_class.tolist(), strict=True)), step)
+        if not pictures:
+            return
         figure, _ = self.confusion.plot(labels=list(self.classes))  # matplotlib, once per test
         figure.set_size_inches(7, 7)
-        writer.add_figure("test/confusion_matrix", figure, step)
+        pictures.figure("test/confusion_matrix", figure, step)
         wrong = (self.worst_loss > float("-inf")).cpu() if self.worst_loss is not None else []
         if any(wrong):  # the one wait for the device, once per test
             images = self.worst_images.cpu()[wrong]
             pairs = zip(self.worst_true.cpu()[wrong], self.worst_guess.cpu()[wrong], strict=True)
             captions = [f"{self.classes[true]}->{self.classes[guess]}" for true, guess in pairs]
             grid = image_grid(images, captions, ["wrong"] * len(images))
-            writer.add_image("test/worst_mistakes", grid, step, dataformats="HWC")
+            pictures.image("test/worst_mistakes", grid, step)

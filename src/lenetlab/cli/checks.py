@@ -8,7 +8,8 @@ In the order a user meets them:
   ``_target_`` of its node names it (cli/signatures.py reads the signature without importing
   it) or when RULES below has it; the line names the known keys nearby;
 - a value of the wrong type or range (RULES: ``trainer.max_epochs=ten``, ``data.batch_size=0``);
-- a device request this machine cannot serve (training/devices.py).
+- a device request this machine cannot serve (training/devices.py);
+- a tracker it cannot log to (records/trackers.py).
 Hydra's own mistakes (an unknown group choice, an override it cannot parse, a key without ``+``)
 are turned into their line by cli/launch.py, with the same nearby keys (``unknown_key``).
 """
@@ -36,6 +37,7 @@ from lenetlab.choices import (
 )
 from lenetlab.cli.signatures import Signature, signature
 from lenetlab.errors import UsageError
+from lenetlab.records.trackers import check_trackers
 from lenetlab.training import devices
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"  # the repository's conf/
@@ -72,6 +74,12 @@ FRACTION = number(lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
 ACCELERATORS, STRATEGIES = devices.ACCELERATORS, devices.STRATEGIES
 BATCHES = number(lambda v: v >= 0 and (isinstance(v, int) or v <= 1),
                  "a number of batches, or a fraction of them between 0 and 1")  # fmt: skip
+
+NAME = ((lambda v: isinstance(v, str) and v != ""), "a name")
+TAGS = (
+    lambda v: OmegaConf.is_list(v) and all(isinstance(t, str | int) for t in v),
+    "a list of names, e.g. tags=[baseline,paper]",
+)
 
 # Every value key of every shipped config, except UNCHECKED ones; a test holds this table to the
 # files in conf/ (tests/cli/test_checks.py), so a new key needs a rule.
@@ -179,10 +187,18 @@ RULES = {
     "callbacks.feature_maps.samples": whole(0),
     "logger.tensorboard.log_graph": BOOL,
     "logger.tensorboard.default_hp_metric": BOOL,
-    "tags": (
-        lambda v: OmegaConf.is_list(v) and all(isinstance(t, str | int) for t in v),
-        "a list of names, e.g. tags=[baseline,paper]",
+    "logger.mlflow.tracking_uri": (
+        lambda v: isinstance(v, str) and re.match(r"(sqlite:///.+|file:.+|https?://.+|databricks)", v),
+        "a tracking store: sqlite:///outputs/mlflow.db or a server, http://<host>:<port>",
     ),
+    "logger.mlflow.experiment_name": NAME,
+    "logger.mlflow.tags": TAGS,
+    "logger.mlflow.log_checkpoints": BOOL,
+    "logger.wandb.project": NAME,
+    "logger.wandb.entity": optional(NAME),
+    "logger.wandb.mode": one_of([None, "online", "offline", "disabled"]),
+    "logger.wandb.tags": TAGS,
+    "tags": TAGS,
     # eval.py, predict.py, export.py, summarize.py
     "ckpt_path": (
         lambda v: isinstance(v, str) and pretrained.checkpoint_file(v).is_file(),
@@ -225,7 +241,8 @@ COMMAND_RULES = {
 
 # Keys with no rule: Hydra's instantiation keys, free-form names and paths (any string will do),
 # and values checked where they are used (cli/resume.py checks resume=<run dir>).
-UNCHECKED_NAMES = {*INSTANTIATE_KEYS, "dirpath", "filename", "save_dir", "name", "version"}
+UNCHECKED_NAMES = {*INSTANTIATE_KEYS, "dirpath", "filename", "save_dir", "run_dir", "name",
+                   "version"}  # fmt: skip
 UNCHECKED_KEYS = {"task_name", "resume", "data.data_dir", "data_dir", "model.optimizer",
                   "model.scheduler", "trainer.default_root_dir", "trainer.plugins"}  # fmt: skip
 
@@ -247,6 +264,7 @@ def check_config(cfg: DictConfig, command: str) -> None:
     check_values(cfg, command)
     if "trainer" in cfg:
         check_devices(cfg)
+    check_trackers(cfg)  # a missing package, a tracking server that is down
 
 
 def check_required(cfg: DictConfig, command: str) -> None:

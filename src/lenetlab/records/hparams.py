@@ -10,6 +10,7 @@ metrics the run ends with.
 """
 
 import logging
+from collections.abc import Container
 from pathlib import Path
 
 from hydra import compose
@@ -34,14 +35,16 @@ HPARAM_SKIP = {"data_dir", "download", "input_mean", "input_std", "mean", "std"}
 CHOICE_SWEEPS = (ValueType.CHOICE_SWEEP, ValueType.SIMPLE_CHOICE_SWEEP)
 
 
-def log_hparams(logger: Logger, cfg: DictConfig, metrics: dict, step: int) -> None:
-    """The run's hyperparameters and its final ``metrics``, for any logger; in TensorBoard also
-    the run's row in HPARAMS (the swept hyperparameters marked ``differs``, the metrics in their
-    order)."""
+def log_hparams(
+    logger: Logger, cfg: DictConfig, metrics: dict, step: int, logged: Container = ()
+) -> None:
+    """The run's hyperparameters and its final ``metrics`` (those not ``logged`` at this step
+    already, as the test's are), for any logger; in TensorBoard also the run's row in HPARAMS
+    (the swept hyperparameters marked ``differs``, the metrics in their order)."""
     sweeps = sweep_overrides()
     params = run_hparams(cfg, [sweep.key_or_group for sweep in sweeps])
     logger.log_hyperparams(params)  # kept in the logger's hparams.yaml
-    logger.log_metrics(metrics, step)
+    logger.log_metrics({name: v for name, v in metrics.items() if name not in logged}, step)
     if not isinstance(logger, TensorBoardLogger):
         return
     experiment, session_start, session_end = hparams(params, metrics)

@@ -1,4 +1,5 @@
-"""What a finished run leaves behind: metrics.json, and TensorBoard's HPARAMS with real metrics."""
+"""What a finished run leaves behind: metrics.json, and its hyperparameters with the final metrics
+in every logger (TensorBoard's HPARAMS)."""
 
 import logging
 import time
@@ -12,6 +13,7 @@ from omegaconf import DictConfig
 from lenetlab.choices import RESULT_METRICS, TEST_ACC, TEST_LOSS, VAL_ACC_BEST
 from lenetlab.records.files import write_json_atomic
 from lenetlab.records.hparams import log_hparams
+from lenetlab.records.loggers import Tracker
 from lenetlab.run_folder import EPOCHS, METRICS_FILE, TAGS, TRAIN_TIME, WALL_TIME
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,10 @@ def record_results(trainer: Trainer, cfg: DictConfig, metrics: dict) -> None:
         return
     final = {name: metrics[name] for name in (*RESULT_METRICS, EPOCHS) if name in metrics}
     for logger in trainer.loggers:
-        log_hparams(logger, cfg, final, step=trainer.global_step)
+        log_hparams(logger, cfg, final, trainer.global_step, logged=trainer.logged_metrics)
         logger.finalize("success")
+        if isinstance(logger, Tracker):
+            logger.close()  # the tracked run ends (W&B's)
     clock = next(c for c in trainer.callbacks if isinstance(c, RunClock))
     metrics[WALL_TIME] = round(clock.elapsed(), 2)
     metrics[TAGS] = [str(tag) for tag in cfg.get("tags") or []]

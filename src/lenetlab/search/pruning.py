@@ -17,6 +17,7 @@ from lightning import Trainer
 from optuna_integration import PyTorchLightningPruningCallback
 
 from lenetlab.records.files import write_json_atomic
+from lenetlab.records.loggers import Tracker
 from lenetlab.records.sweep_summary import PRUNED_FILE
 from lenetlab.search.optuna_sweeper import PRUNED_AT, open_storage
 
@@ -31,6 +32,23 @@ class TrialPruning(PyTorchLightningPruningCallback):
             pruner=instantiate(sweeper.pruner),
         )
         super().__init__(optuna.trial.Trial(study, trial_id), monitor=monitor)
+        self.pruned = False
+
+    def on_fit_start(self, trainer: Trainer, pl_module) -> None:
+        super().on_fit_start(trainer, pl_module)
+        self.tag_trackers(trainer, "RUNNING")
+
+    def on_fit_end(self, trainer: Trainer, pl_module) -> None:
+        self.tag_trackers(trainer, "PRUNED" if self.pruned else "COMPLETE")
+
+    def tag_trackers(self, trainer: Trainer, state: str) -> None:
+        """The trial's number and state in MLflow or W&B (the state the sweeper tells the study
+        once the job returns)."""
+        if trainer.is_global_zero:
+            tags = {"optuna_trial": self._trial.number, "optuna_state": state}
+            for logger in trainer.loggers:
+                if isinstance(logger, Tracker):
+                    logger.set_tags(tags)
 
     def on_validation_end(self, trainer: Trainer, pl_module) -> None:
         try:
@@ -38,6 +56,7 @@ class TrialPruning(PyTorchLightningPruningCallback):
         except optuna.TrialPruned:
             # Stop as at the last epoch instead of failing: the run is tested and recorded.
             trainer.should_stop = True
+            self.pruned = True
             epochs = trainer.current_epoch + 1
             self._trial.set_user_attr(PRUNED_AT, epochs)
             record = {PRUNED_AT: epochs, "monitor": self.monitor}

@@ -6,6 +6,9 @@ say: build_trainer adds these in code, so no config choice can drop them.
 - ``checkpoints/last.ckpt`` is rewritten after every epoch (``LastCheckpoint``) and saved where
   training stopped on Ctrl-C, with the command that continues the run.
 - ``RunClock`` (records/results.py) carries the run's wall time across resumes.
+- A tracker (MLflow, W&B) is sent only what last.ckpt covers (records/loggers.py ``Tracker``):
+  ``TrackersHold`` holds what an epoch logs from its start, LastCheckpoint releases it once
+  saved; so a resume from last.ckpt logs nothing the tracker already has.
 """
 
 import logging
@@ -17,6 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 
 from lenetlab.records.files import write_atomic
+from lenetlab.records.loggers import Tracker
 from lenetlab.records.results import RunClock
 from lenetlab.run_folder import (
     LAST,
@@ -60,6 +64,11 @@ class LastCheckpoint(ModelCheckpoint):
         self.run_dir = Path(run_dir)
         self.last_path = last_checkpoint(run_dir)
 
+    def _save_checkpoint(self, trainer, filepath) -> None:
+        super()._save_checkpoint(trainer, filepath)
+        for tracker in trackers(trainer):
+            tracker.release()
+
     def on_exception(self, trainer, pl_module, exception):
         if not isinstance(exception, KeyboardInterrupt) or not trainer.training:
             return
@@ -70,6 +79,8 @@ class LastCheckpoint(ModelCheckpoint):
         # same Ctrl-C stopped, perhaps inside a collective.
         contents = trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
         trainer.strategy.checkpoint_io.save_checkpoint(contents, path)
+        for tracker in trackers(trainer):
+            tracker.release()
         log.warning(
             "interrupted at epoch %d, step %d; saved %s. Continue with: %s",
             trainer.current_epoch + 1, trainer.global_step, path,
@@ -77,5 +88,19 @@ class LastCheckpoint(ModelCheckpoint):
         )  # fmt: skip
 
 
+class TrackersHold(Callback):
+    """The first callback (build_trainer puts it first): at an epoch's start, before any other
+    callback logs (the learning rate), trackers start holding what is logged."""
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        for tracker in trackers(trainer):
+            tracker.hold()
+
+
+def trackers(trainer) -> list[Tracker]:
+    return [logger for logger in trainer.loggers if isinstance(logger, Tracker)]
+
+
 def run_callbacks(run_dir: str | Path, started: float) -> list[Callback]:
-    return [LastCheckpoint(run_dir), RunClock(started)]
+    """Callbacks to put before the config's (Lightning moves checkpoint callbacks last)."""
+    return [TrackersHold(), LastCheckpoint(run_dir), RunClock(started)]

@@ -29,9 +29,7 @@ def build_trainer(
     started = time.monotonic() if started is None else started
     run_dir = cfg.paths.output_dir
     check_free_space(run_dir, bytes_a_run_writes(model, cfg.trainer.max_epochs))
-    # TensorBoard draws the graph with a jit trace, which cannot trace a compiled model.
-    no_graph = {"log_graph": False} if cfg.compile else {}
-    loggers = [instantiate(node, **no_graph) for node in entries(cfg.get("logger"))]
+    loggers = [instantiate(node, **no_graph(node, cfg.compile)) for node in entries(cfg.get("logger"))]
     callbacks = [instantiate(node) for node in entries(cfg.get("callbacks"))]
     if not cfg.trainer.get("enable_progress_bar", True):
         # Lightning's own switch turns off callbacks.progress_bar too (Lightning would refuse
@@ -41,10 +39,15 @@ def build_trainer(
     return instantiate(
         cfg.trainer,
         devices=devices,
-        callbacks=callbacks + run_callbacks(run_dir, started),
+        callbacks=run_callbacks(run_dir, started) + callbacks,
         logger=loggers or False,
         plugins=with_atomic_checkpoints(plugins),
     )
+
+
+def no_graph(logger: DictConfig, compiled: bool) -> dict:
+    """TensorBoard draws the graph with a jit trace, which cannot trace a compiled model."""
+    return {"log_graph": False} if compiled and "log_graph" in logger else {}
 
 
 def entries(group: DictConfig | None) -> list[DictConfig]:
