@@ -42,8 +42,8 @@ def mlflow_server(tmp_path_factory):
                "--port", url.rsplit(":", 1)[1], "--workers", "1",
                "--backend-store-uri", f"sqlite:///{root}/mlflow.db",
                "--artifacts-destination", str(root / "artifacts")]  # fmt: skip
-    log = open(root / "server.log", "w")
-    server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    with open(root / "server.log", "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     try:
         for _ in range(240):  # it takes ~20 s to start on 2 cores
             try:
@@ -58,7 +58,6 @@ def mlflow_server(tmp_path_factory):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture
@@ -95,7 +94,8 @@ def mlflow_run(mlflow_server, tmp_path_factory, data_dir):
     """Two epochs with logger=[tensorboard,mlflow], tagged, on the server."""
     log_dir = tmp_path_factory.mktemp("outputs")
     result = train(log_dir, data_dir, "logger=[tensorboard,mlflow]", "trainer.max_epochs=2",
-                   f"logger.mlflow.tracking_uri={mlflow_server}", "tags=[baseline,paper]")  # fmt: skip
+                   f"logger.mlflow.tracking_uri={mlflow_server}",
+                   "tags=[baseline,paper]")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = the_run_dir(log_dir)
     client = MlflowClient(mlflow_server)
@@ -186,8 +186,8 @@ def test_a_missing_tracker_package_is_one_line_naming_the_extra(
     tracker, tmp_path, data_dir, monkeypatch
 ):
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(trackers.importlib.util, "find_spec",
-                        lambda name, *a: None if name == tracker else find_spec(name, *a))  # fmt: skip
+    missing = lambda name, *a: None if name == tracker else find_spec(name, *a)  # noqa: E731
+    monkeypatch.setattr(trackers.importlib.util, "find_spec", missing)
     result = train(tmp_path / "outputs", data_dir, f"logger=[tensorboard,{tracker}]")
     assert_one_line(result, f"pip install 'lenetlab[{tracker}]'")
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())
@@ -241,7 +241,9 @@ def steps_of(rows: list[dict], key: str) -> list[int]:
     return [row["trainer/global_step"] for row in rows if key in row]
 
 
-def test_wandb_is_offline_without_an_account_and_keeps_the_run(tmp_path, data_dir, no_wandb_account):
+def test_wandb_is_offline_without_an_account_and_keeps_the_run(
+    tmp_path, data_dir, no_wandb_account
+):
     result = train(tmp_path, data_dir, "logger=wandb", "trainer.max_epochs=2", "tags=[baseline]")
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = the_run_dir(tmp_path)
@@ -250,7 +252,8 @@ def test_wandb_is_offline_without_an_account_and_keeps_the_run(tmp_path, data_di
     assert run.display_name == run_dir.name and list(run.tags) == ["baseline"]
     assert len(steps_of(rows, "val/acc")) == 2 and len(steps_of(rows, "test/acc")) >= 1
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert [r["test/acc"] for r in rows if "test/acc" in r][-1] == pytest.approx(metrics["test/acc"])
+    test_acc = [row["test/acc"] for row in rows if "test/acc" in row]
+    assert test_acc[-1] == pytest.approx(metrics["test/acc"])
     for key in ("val/predictions", "test/confusion_matrix", "kernels/c1"):
         assert steps_of(rows, key), key  # the pictures
     media = {p.name for p in (run_dir / "wandb").rglob("*.png")}

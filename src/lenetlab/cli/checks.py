@@ -188,7 +188,7 @@ RULES = {
     "logger.tensorboard.log_graph": BOOL,
     "logger.tensorboard.default_hp_metric": BOOL,
     "logger.mlflow.tracking_uri": (
-        lambda v: isinstance(v, str) and re.match(r"(sqlite:///.+|file:.+|https?://.+|databricks)", v),
+        lambda v: isinstance(v, str) and re.match(r"(sqlite:///|file:|https?://)\S+", v),
         "a tracking store: sqlite:///outputs/mlflow.db or a server, http://<host>:<port>",
     ),
     "logger.mlflow.experiment_name": NAME,

@@ -66,12 +66,13 @@ class CSVLogger(LightningCSVLogger):
 
 
 class Tracker:
-    """A logger mixin for trackers. What is logged from an epoch's start until ``checkpoints/last.ckpt`` is
-    saved (training/checkpointing.py LastCheckpoint calls ``hold`` and ``release``) is held,
-    then sent. A command killed mid-epoch has sent only what its last checkpoint covers, and
-    ``resume=`` logs the rest once. What Lightning logs after the checkpoint of an epoch (the
-    epoch's training metrics) is sent at once: a resume starts at the next epoch. A run that
-    fails drops what it holds; one that succeeds sends it (``finalize``)."""
+    """A logger mixin for trackers. What is logged from an epoch's start until
+    ``checkpoints/last.ckpt`` is saved (training/checkpointing.py: TrackersHold calls ``hold``,
+    LastCheckpoint ``release``) is held, then sent. A command killed mid-epoch has sent only
+    what its last checkpoint covers, and ``resume=`` logs the rest once. What Lightning logs
+    after the checkpoint of an epoch (the epoch's training metrics) is sent at once: a resume
+    starts at the next epoch. A run that fails drops what it holds; one that succeeds sends it
+    (``finalize``)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ from pathlib import Path
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import MLFlowLogger as LightningMLFlowLogger
 
-from lenetlab.records.loggers import Tracker, TrackedRuns, sweep_of_job
+from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.run_folder import CHECKPOINTS
 
 log = logging.getLogger(__name__)

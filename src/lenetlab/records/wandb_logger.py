@@ -12,7 +12,7 @@ from pathlib import Path
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
 
-from lenetlab.records.loggers import Tracker, TrackedRuns, sweep_of_job
+from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.records.trackers import wandb_mode
 
 

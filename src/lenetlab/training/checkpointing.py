@@ -89,7 +89,7 @@ class LastCheckpoint(ModelCheckpoint):
 
 
 class TrackersHold(Callback):
-    """The first callback (build_trainer puts it first): at an epoch's start, before any other
+    """The first callback (run_callbacks puts it first): at an epoch's start, before any other
     callback logs (the learning rate), trackers start holding what is logged."""
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
@@ -101,6 +101,8 @@ def trackers(trainer) -> list[Tracker]:
     return [logger for logger in trainer.loggers if isinstance(logger, Tracker)]
 
 
-def run_callbacks(run_dir: str | Path, started: float) -> list[Callback]:
-    """Callbacks to put before the config's (Lightning moves checkpoint callbacks last)."""
-    return [TrackersHold(), LastCheckpoint(run_dir), RunClock(started)]
+def run_callbacks(run_dir: str | Path, started: float, callbacks: list[Callback]) -> list:
+    """The config's ``callbacks`` with what every run keeps around them: TrackersHold first (its
+    epoch start before any other's), LastCheckpoint after them (``trainer.checkpoint_callback``
+    stays the config's model_checkpoint, the first ModelCheckpoint)."""
+    return [TrackersHold(), *callbacks, LastCheckpoint(run_dir), RunClock(started)]

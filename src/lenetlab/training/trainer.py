@@ -29,7 +29,7 @@ def build_trainer(
     started = time.monotonic() if started is None else started
     run_dir = cfg.paths.output_dir
     check_free_space(run_dir, bytes_a_run_writes(model, cfg.trainer.max_epochs))
-    loggers = [instantiate(node, **no_graph(node, cfg.compile)) for node in entries(cfg.get("logger"))]
+    loggers = [instantiate(lg, **no_graph(lg, cfg.compile)) for lg in entries(cfg.get("logger"))]
     callbacks = [instantiate(node) for node in entries(cfg.get("callbacks"))]
     if not cfg.trainer.get("enable_progress_bar", True):
         # Lightning's own switch turns off callbacks.progress_bar too (Lightning would refuse
@@ -39,7 +39,7 @@ def build_trainer(
     return instantiate(
         cfg.trainer,
         devices=devices,
-        callbacks=run_callbacks(run_dir, started) + callbacks,
+        callbacks=run_callbacks(run_dir, started, callbacks),
         logger=loggers or False,
         plugins=with_atomic_checkpoints(plugins),
     )
