@@ -189,3 +189,21 @@ def real_data_dir(tmp_path_factory) -> Path:
         with gzip.open(packed) as source, open(raw / packed.stem, "wb") as target:
             shutil.copyfileobj(source, target)
     return root
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's (make browser); Playwright drives it
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, for the pages lenetlab serves or documents (skipped without it)."""
+    if not CHROMIUM.is_file():
+        pytest.skip("no /usr/bin/chromium here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

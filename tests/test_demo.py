@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
@@ -20,10 +19,6 @@ from PIL import Image, ImageDraw
 
 from conftest import REPO, SHARED_MNIST, assert_one_line, run_in_process
 from lenetlab.data.photo import photo_to_input
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 def arc(cx, cy, rx, ry, start, end, n=24):
@@ -79,18 +74,6 @@ def server():
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 0, output
     assert "Traceback" not in output and output.rstrip().endswith("lenetlab demo: stopped")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip("no /usr/bin/chromium here (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

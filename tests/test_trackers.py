@@ -193,6 +193,15 @@ def test_a_missing_tracker_package_is_one_line_naming_the_extra(
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())
 
 
+def test_the_mlflow_ui_shows_the_run(mlflow_run, mlflow_server, browser):
+    run_dir, _, run, _ = mlflow_run
+    page = browser.new_page()
+    page.goto(f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs")
+    page.get_by_text("matching runs").wait_for(timeout=60_000)
+    assert run_dir.name in page.content()
+    page.close()
+
+
 # W&B
 
 
@@ -279,6 +288,12 @@ def test_a_resumed_run_goes_on_in_the_same_wandb_run_logging_nothing_twice(
     losses = steps_of(rows, "train/loss_step")
     assert losses == list(range(len(losses)))  # none lost, in order
     assert len(steps_of(rows, "val/acc")) == 3
+    # What the guide's `wandb sync outputs/<run>/wandb/offline-run-*` would upload
+    folders = sorted(str(p) for p in (run_dir / "wandb").glob("offline-run-*"))
+    wandb = Path(sys.executable).parent / "wandb"
+    sync = subprocess.run([wandb, "sync", "--dry-run", *folders], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert sync.returncode == 0 and "Would sync 2 run(s)" in sync.stdout + sync.stderr, sync
 
 
 def test_wandb_online_with_its_server_unreachable_is_one_line_before_training(
@@ -305,6 +320,7 @@ def test_an_optuna_search_records_each_trial_with_its_sweep_in_both_trackers(
         f"paths.log_dir={log_dir}", *QUIET,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not [line for line in result.stderr.splitlines() if "mlflow" in line.lower()]
     (sweep_dir,) = (log_dir / "multirun").iterdir()
     jobs = sorted(p for p in sweep_dir.iterdir() if (p / "trackers.json").is_file())
     assert len(jobs) == 2

@@ -45,6 +45,9 @@ class MLflowLogger(Tracker, LightningMLFlowLogger):
             run_id=self.runs.get("mlflow"),
         )
         self.reopened = self._run_id is not None
+        # A new local store announces its tables on the console, as a run's news it is not.
+        for name in ("mlflow.store.db.utils", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     @property
     @rank_zero_experiment
