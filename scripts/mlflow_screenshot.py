@@ -3,8 +3,8 @@
     python scripts/mlflow_screenshot.py [docs/mlflow.png]
 
 Runs a three-job sweep on MNIST (debug=limit, 5 epochs: seconds a job) into a fresh local
-store, opens `mlflow ui` on it, and takes the picture with headless Chromium (/usr/bin/chromium, through
-Playwright): the runs' validation accuracy by step, one line a job.
+store, opens `mlflow ui` on it, and takes the picture with headless Chromium (/usr/bin/chromium,
+through Playwright): the runs' validation accuracy by step, one line a job.
 """
 
 import socket
