@@ -18,8 +18,13 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
-SWEEP = ["-m", "model=lenet_sigmoid,lenet_tanh,lenet_relu", "logger=mlflow", "debug=limit",
-         "trainer.max_epochs=5"]
+SWEEP = [
+    "-m",
+    "model=lenet_sigmoid,lenet_tanh,lenet_relu",
+    "logger=mlflow",
+    "debug=limit",
+    "trainer.max_epochs=5",
+]
 PICTURE_SECTIONS = ["feature_maps/0", "feature_maps/1", "kernels", "test/acc_class"]
 # as tests/conftest.py's CHROMIUM_FLAGS
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
