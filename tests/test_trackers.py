@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import QUIET, assert_one_line, run_in_process
+from conftest import QUIET, assert_one_line, run_in_process, run_script
 from lenetlab.records import hparams, trackers
 
 pytest.importorskip("mlflow", reason="the trackers' extras: make test installs them")
@@ -197,9 +197,12 @@ def test_the_mlflow_ui_shows_the_run(mlflow_run, mlflow_server, browser):
     run_dir, _, run, _ = mlflow_run
     page = browser.new_page()
     page.goto(f"{mlflow_server}/#/experiments/{run.info.experiment_id}/runs")
-    page.get_by_text("matching runs").wait_for(timeout=60_000)
-    assert run_dir.name in page.content()
-    page.close()
+    try:
+        page.get_by_text(run_dir.name).first.wait_for(timeout=60_000)  # in the runs table
+        assert page.get_by_text("Model training").count()  # the page of training runs
+    finally:
+        page.screenshot(path=run_dir / "mlflow-ui.png")  # to look at when it fails
+        page.close()
 
 
 # W&B
@@ -306,6 +309,22 @@ def test_wandb_online_with_its_server_unreachable_is_one_line_before_training(
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())
 
 
+def test_wandb_is_online_only_when_logged_in_or_asked(no_wandb_account, monkeypatch, tmp_path):
+    assert trackers.wandb_mode(None) == "offline"
+    netrc = tmp_path / "home" / ".netrc"  # where `wandb login` keeps the key
+    netrc.parent.mkdir()
+    netrc.write_text("machine api.wandb.ai\n  login user\n  password 0123456789abcdef\n")
+    netrc.chmod(0o600)
+    assert trackers.wandb_mode(None) == "online"
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert trackers.wandb_mode(None) == "offline"  # the user's say
+    assert trackers.wandb_mode("disabled") == "disabled"  # logger.wandb.mode's, over both
+    netrc.unlink()
+    monkeypatch.delenv("WANDB_MODE")
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef")
+    assert trackers.wandb_mode(None) == "online"
+
+
 # A sweep
 
 
@@ -335,3 +354,22 @@ def test_an_optuna_search_records_each_trial_with_its_sweep_in_both_trackers(
         assert tags["optuna_state"] == ("PRUNED" if pruned else "COMPLETE")
         (run,), _ = wandb_history(job)
         assert run.run_group == str(sweep_dir) and run.job_type == "sweep"
+
+
+@pytest.mark.slow
+def test_a_ddp_run_is_one_tracked_run_logged_by_rank_zero(tmp_path, data_dir, no_wandb_account):
+    log_dir = tmp_path / "outputs"
+    result = run_script(
+        "train.py", "trainer=ddp", "trainer.devices=2", "trainer.max_epochs=2",
+        "logger=[mlflow,wandb]", "trainer.log_every_n_steps=1", f"paths.data_dir={data_dir}",
+        f"paths.log_dir={log_dir}", "data.batch_size=64", *QUIET[:-1],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = the_run_dir(log_dir)
+    client = MlflowClient(f"sqlite:///{log_dir}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert run.info.run_id == json.loads((run_dir / "trackers.json").read_text())["mlflow"]
+    losses = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss_step")]
+    assert sorted(losses) == list(range(len(losses)))  # once a step: rank 0's
+    runs, rows = wandb_history(run_dir)
+    assert len(runs) == 1 and len(steps_of(rows, "val/acc")) == 2

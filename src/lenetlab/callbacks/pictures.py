@@ -1,19 +1,19 @@
 """Where the callbacks' pictures go: to every logger of the run that holds pictures -
-TensorBoard's IMAGES tab, MLflow's and W&B's images (records/loggers.py ``Tracker``) - from rank
-0 only: the other ranks draw nothing, so there is nothing to sync with them."""
+TensorBoard's IMAGES tab, and the trackers' (MLflow's, W&B's) images: a logger with a
+``log_picture(tag, picture, step)``, as records/loggers.py's Tracker has - from rank 0 only: the
+other ranks draw nothing, so there is nothing to sync with them."""
 
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib import pyplot as plt
 
-from lenetlab.records.loggers import Tracker
 
 
 class Pictures:
     def __init__(self, trainer) -> None:
         loggers = trainer.loggers if trainer.is_global_zero else []
         self.writers = [lg.experiment for lg in loggers if isinstance(lg, TensorBoardLogger)]
-        self.trackers = [lg for lg in loggers if isinstance(lg, Tracker)]
+        self.trackers = [lg for lg in loggers if hasattr(lg, "log_picture")]
 
     def __bool__(self) -> bool:
         return bool(self.writers or self.trackers)

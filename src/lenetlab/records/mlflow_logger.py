@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import MLFlowLogger as LightningMLFlowLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.run_folder import CHECKPOINTS
@@ -79,6 +80,7 @@ class MLflowLogger(Tracker, LightningMLFlowLogger):
                 continue
         raise RuntimeError(f"MLflow experiment {name!r}: neither found nor created")
 
+    @rank_zero_only
     def log_hyperparams(self, params) -> None:
         """MLflow keeps a parameter's first value: a resumed run that changes one
         (``trainer.max_epochs=N`` to go on longer) records the new value as a tag."""

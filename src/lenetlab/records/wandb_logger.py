@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.records.trackers import wandb_mode
@@ -57,6 +58,7 @@ class WandbLogger(Tracker, LightningWandbLogger):
             self.runs.put("wandb", self._id)
         return LightningWandbLogger.experiment.fget(self)
 
+    @rank_zero_only
     def log_hyperparams(self, params) -> None:
         params = dict(params)
         self.send(lambda: self.experiment.config.update(params, allow_val_change=True))
