@@ -8,7 +8,6 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib import pyplot as plt
 
 
-
 class Pictures:
     def __init__(self, trainer) -> None:
         loggers = trainer.loggers if trainer.is_global_zero else []
