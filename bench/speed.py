@@ -244,7 +244,9 @@ def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[
         trainer = build_trainer(cfg, model)
         trainer.callbacks.insert(0, timer)
         datamodule = instantiate(cfg.data)
-        trainer.fit(torch.compile(model) if cfg.compile else model, datamodule=datamodule)
+        if cfg.compile:
+            model.compile_training_step(cfg.compile_mode)
+        trainer.fit(model, datamodule=datamodule)
         return timer.images_per_second, cfg
 
 

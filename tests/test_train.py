@@ -235,14 +235,6 @@ def test_one_cycle_schedule_spans_the_whole_run(train_config):
     assert lrs[-1] < cfg.optimizer.lr / 1000  # and annealed by the last step
 
 
-@pytest.mark.slow
-def test_compiled_model_trains_and_saves_a_loadable_checkpoint(train_config):
-    metrics = train_script.train(train_config("compile=true", "trainer.max_epochs=1"))
-    assert metrics["test/acc"] > 0.5
-    model = LeNetModule.load_from_checkpoint(metrics["best_checkpoint"])  # plain, uncompiled
-    assert not any(key.startswith("_orig_mod") for key in model.state_dict())
-
-
 @pytest.mark.parametrize("augment", [None, "elastic"])
 def test_training_steps_read_nothing_back_from_the_device(train_config, augment):
     """What would stall a GPU every step (the NaN check, the distortions' matrix inverse, the

@@ -89,6 +89,9 @@ RULES = {
     "test": BOOL,
     "test_checkpoint": one_of(("best", "last")),
     "compile": BOOL,
+    "compile_mode": one_of(
+        ["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+    ),
     # data
     "data.dataset": one_of(DATASETS),
     "data.download": BOOL,

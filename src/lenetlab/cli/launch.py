@@ -108,6 +108,8 @@ def silence_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     # In-process loading is deliberate (a batch is one tensor gather), not a bottleneck.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # compile=true: Inductor's CPU build looks for CUDA and warns, once, that it found none.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     # Advertisements printed at every Trainer start.
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(lambda record: "💡 Tip" not in record.getMessage())

@@ -4,7 +4,6 @@
 import time
 
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -26,7 +25,7 @@ def train(cfg: DictConfig) -> dict:
         model = instantiate(cfg.model)
         trainer = build_trainer(cfg, model, devices, started)  # + last.ckpt, disk room
         if cfg.compile:
-            model = torch.compile(model)
+            model.compile_training_step(cfg.compile_mode)
 
         trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint_to_resume(cfg))
         metrics = fit_metrics(trainer)

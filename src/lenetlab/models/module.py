@@ -93,6 +93,19 @@ class LeNetModule(LightningModule):
         self.val_acc_best = MaxMetric(sync_on_compute=False)
         self.restored_val_acc_best = None
         self.loss_diverged = torch.tensor(False)  # a NaN or infinite loss since the last check
+        self.compiled_loss = None  # compile_training_step
+        self.compiled_batch = None  # the batch size it is compiled for
+
+    def compile_training_step(self, mode: str = "default") -> None:
+        """torch.compile the training step's tensor work - the network, the loss and, through
+        AOTAutograd, their backward pass - as one graph (``fullgraph``: a graph break is an
+        error, not a slow step). What reads the host (the divergence check, the step loss for
+        the loggers) and the metrics' Python state stay outside it. Shapes are static: the
+        batch size the first step has is the one compiled, and an epoch's smaller last batch
+        runs eagerly, so nothing recompiles; ``mode="reduce-overhead"`` (CUDA graphs) needs that.
+        """
+        self.compiled_loss = torch.compile(self._loss_and_logits, fullgraph=True, dynamic=False,
+                                           mode=None if mode == "default" else mode)  # fmt: skip
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""
@@ -101,9 +114,21 @@ class LeNetModule(LightningModule):
     def _shared_step(self, batch, accuracy: MulticlassAccuracy):
         """The batch's loss and its logits (for callbacks that look at predictions)."""
         images, labels = batch
-        logits = self(images)
+        loss, logits = self._loss_and_logits(images, labels)
         accuracy.update(logits, labels)
+        return loss, logits
+
+    def _loss_and_logits(self, images: torch.Tensor, labels: torch.Tensor):
+        logits = self(images)
         return F.cross_entropy(self._scores(logits), labels), logits
+
+    def _training_loss(self, images: torch.Tensor, labels: torch.Tensor):
+        """The compiled step for the batch size it was compiled for, the eager one otherwise."""
+        if self.compiled_loss is not None:
+            self.compiled_batch = self.compiled_batch or len(images)
+            if len(images) == self.compiled_batch:
+                return self.compiled_loss(images, labels)
+        return self._loss_and_logits(images, labels)
 
     def _scores(self, logits: torch.Tensor) -> torch.Tensor:
         """What the cross-entropy is taken over: the logits, and the rubbish class if any."""
@@ -116,7 +141,9 @@ class LeNetModule(LightningModule):
         return torch.cat([logits, rubbish], dim=1)
 
     def training_step(self, batch, batch_idx):
-        loss, _ = self._shared_step(batch, self.train_acc)
+        images, labels = batch
+        loss, logits = self._training_loss(images, labels)
+        self.train_acc.update(logits.detach(), labels)
         # Noted on the device, read where the host waits anyway (steps that log, the epoch's
         # end): reading it here would stall a GPU's queue every step.
         self.loss_diverged = self.loss_diverged | ~torch.isfinite(loss.detach())

@@ -29,7 +29,7 @@ def build_trainer(
     started = time.monotonic() if started is None else started
     run_dir = cfg.paths.output_dir
     check_free_space(run_dir, bytes_a_run_writes(model, cfg.trainer.max_epochs))
-    loggers = [instantiate(lg, **no_graph(lg, cfg.compile)) for lg in entries(cfg.get("logger"))]
+    loggers = [instantiate(node) for node in entries(cfg.get("logger"))]
     callbacks = [instantiate(node) for node in entries(cfg.get("callbacks"))]
     if not cfg.trainer.get("enable_progress_bar", True):
         # Lightning's own switch turns off callbacks.progress_bar too (Lightning would refuse
@@ -43,11 +43,6 @@ def build_trainer(
         logger=loggers or False,
         plugins=with_atomic_checkpoints(plugins),
     )
-
-
-def no_graph(logger: DictConfig, compiled: bool) -> dict:
-    """TensorBoard draws the graph with a jit trace, which cannot trace a compiled model."""
-    return {"log_graph": False} if compiled and "log_graph" in logger else {}
 
 
 def entries(group: DictConfig | None) -> list[DictConfig]:
