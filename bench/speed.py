@@ -24,7 +24,7 @@ Needs real MNIST in data/MNIST/raw (``make data``).
 import argparse
 import itertools
 import json
-import platform
+import logging
 import statistics
 import subprocess
 import sys
@@ -42,8 +42,10 @@ from omegaconf import DictConfig, open_dict
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+from lenetlab.cli.launch import silence_library_noise
 from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.module import LeNetModule
+from lenetlab.training.devices import cpu_model
 from lenetlab.training.trainer import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -279,6 +281,9 @@ def main(argv: list[str] | None = None):
         "--repeats", type=int, default=3, help="BatchNorm against default network: pairs timed"
     )
     parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
+    parser.add_argument(
+        "--skip-compile", action="store_true", help="no compile=true (tens of seconds to compile)"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument(
         "--variant",
@@ -298,12 +303,14 @@ def main(argv: list[str] | None = None):
     )
     args = parser.parse_args(argv)
     L.seed_everything(0, verbose=False)
+    silence_library_noise()  # as train.py does: Lightning's tips and deprecations
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 
     accelerator = "gpu" if args.device == "cuda" else "cpu"
     on = f"trainer.accelerator={accelerator}"
     where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
-    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"{where}, torch {torch.__version__}, lightning {L.__version__}")  # fmt: skip
+    print(f"{cpu_model()}, {torch.get_num_threads()} threads, {where}, torch {torch.__version__}, "
+          f"lightning {L.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
     baseline = baseline_rate(args.data_dir, args.steps, args.warmup, accelerator)
     fast, cfg = lenetlab_rate(args.data_dir, args.steps, args.warmup, on)
     batch_size = cfg.data.batch_size
@@ -326,6 +333,12 @@ def main(argv: list[str] | None = None):
           f"{floor:8.0f} img/s, {floor / bare:.0%} of the bare loop")  # fmt: skip
     manual = lightning_floor_rate(args.data_dir, args.steps, args.warmup, accelerator, True)
     print(f"the same with manual optimisation: {manual:8.0f} img/s, {manual / bare:.0%}")
+    points = 100 * (floor - fast) / bare
+    print(f"lenetlab's own per-step work: {points:.0f} points of the bare loop below the floor")
+    if not args.skip_compile:
+        compiled, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, "compile=true")
+        print(f"lenetlab compile=true: {compiled:8.0f} img/s, x{compiled / fast:.2f} of the eager "
+              "step (its compile excluded: it is in the warm-up)")  # fmt: skip
     # The BatchNorm network of experiment=mnist_fast and mnist_best against the default one,
     # through lenetlab and in the bare loop: each pair timed back to back, --repeats times (the
     # median ratio), since one pair can be off by a few points on a shared machine.
