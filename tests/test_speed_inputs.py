@@ -49,7 +49,7 @@ def test_the_benchmark_reports_its_throughput_ratios(data_dir, capsys):
         "bare loop fed by lenetlab's DataLoader: ",  # where the difference goes
         "Lightning floor (",
         "the same with manual optimisation: ",
-        "points of the bare loop below the floor",  # lenetlab's own per-step work
+        "of the Lightning floor (",  # lenetlab's own per-step work
         "of the default network's img/s",  # the BatchNorm network
         "lenetlab trainer.precision=bf16-mixed: ",
     ):
