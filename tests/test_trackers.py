@@ -154,7 +154,8 @@ def test_a_resumed_run_goes_on_in_the_same_mlflow_run_logging_nothing_twice(
                     "logger.mlflow.log_checkpoints=false", *common, *CRASH)  # fmt: skip
     assert_one_line(crashed, "crashed mid-epoch")  # in epoch 2, after steps it had logged
     run_dir = the_run_dir(tmp_path)
-    resumed = run_in_process("train.py", f"resume={run_dir}", "callbacks.crash=null")
+    resumed = run_in_process("train.py", f"resume={run_dir}", "callbacks.crash=null",
+                             "trainer.max_epochs=4")  # and one epoch more  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     client = MlflowClient(mlflow_server)
@@ -169,9 +170,13 @@ def test_a_resumed_run_goes_on_in_the_same_mlflow_run_logging_nothing_twice(
         steps = Counter(m.step for m in client.get_metric_history(run_id, key))
         assert max(steps.values()) == 1, (key, steps)  # nothing logged twice
     step_losses = client.get_metric_history(run_id, "train/loss_step")
-    steps_per_epoch = len(client.get_metric_history(run_id, "val/acc"))
-    assert steps_per_epoch == 3
+    assert len(client.get_metric_history(run_id, "val/acc")) == 4
     assert sorted(m.step for m in step_losses) == list(range(len(step_losses)))  # none lost
+    # MLflow keeps a parameter's first value (the model's, logged as fitting starts), the resumed
+    # command's is a tag; the run's own hyperparameters are logged when it ends
+    assert run.data.params["scheduler/T_max"] == "3"
+    assert run.data.tags["resumed/scheduler/T_max"] == "4"
+    assert run.data.params["trainer/max_epochs"] == "4"
     assert not client.list_artifacts(run_id, "checkpoints")  # log_checkpoints=false
 
 
@@ -223,6 +228,8 @@ def wandb_records(path: Path):
             position += block - position % block
             continue
         _checksum, length, kind = struct.unpack("<IHB", data[position : position + 7])
+        if position + 7 + length > len(data):  # a chunk W&B is writing still
+            return
         if kind == 0:  # zeros to the block's end
             position += block - position % block
             continue
@@ -235,12 +242,24 @@ def wandb_records(path: Path):
             yield record
 
 
+def finished_records(path: Path, timeout: float = 60) -> list:
+    """The records of a run W&B has finished writing: ``run.finish()`` hands the rest to W&B's
+    own process (wandb-core), which writes it to the file a moment later, ending with ``exit``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = list(wandb_records(path))
+        if records and records[-1].WhichOneof("record_type") == "exit":
+            return records
+        assert time.monotonic() < deadline, f"{path}: W&B did not finish writing it"
+        time.sleep(0.2)
+
+
 def wandb_history(run_dir: Path) -> tuple[list, list[dict]]:
     """The run records and the metric rows ({key: value, "trainer/global_step": step}) of every
     offline-run folder in ``run_dir``, oldest first."""
     runs, rows = [], []
     for folder in sorted((run_dir / "wandb").glob("offline-run-*")):
-        for record in wandb_records(next(folder.glob("run-*.wandb"))):
+        for record in finished_records(next(folder.glob("run-*.wandb"))):
             kind = record.WhichOneof("record_type")
             if kind == "run":
                 runs.append(record.run)

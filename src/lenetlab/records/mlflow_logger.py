@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
+from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
 from lightning.pytorch.loggers import MLFlowLogger as LightningMLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -84,6 +85,7 @@ class MLflowLogger(Tracker, LightningMLFlowLogger):
     def log_hyperparams(self, params) -> None:
         """MLflow keeps a parameter's first value: a resumed run that changes one
         (``trainer.max_epochs=N`` to go on longer) records the new value as a tag."""
+        params = _flatten_dict(_convert_params(params))  # as MLflow will get them
         if self.reopened:
             kept = self.experiment.get_run(self.run_id).data.params
             changed = {k: v for k, v in params.items() if k in kept and kept[k] != str(v)}
