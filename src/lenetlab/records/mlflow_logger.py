@@ -19,7 +19,6 @@ from lightning.pytorch.utilities import rank_zero_only
 from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.run_folder import CHECKPOINTS
 
-log = logging.getLogger(__name__)
 
 
 class MLflowLogger(Tracker, LightningMLFlowLogger):
