@@ -20,7 +20,6 @@ from lenetlab.records.loggers import TrackedRuns, Tracker, sweep_of_job
 from lenetlab.run_folder import CHECKPOINTS
 
 
-
 class MLflowLogger(Tracker, LightningMLFlowLogger):
     def __init__(
         self,
