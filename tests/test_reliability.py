@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import time
 
 import pytest
 import torch
@@ -88,6 +89,10 @@ def test_killed_or_interrupted_run_resumes_in_its_own_directory(tmp_path, data_d
         assert stopped_at["global_step"] == 2 * steps_per_epoch + 3
     assert not (run_dir / "metrics.json").exists()
 
+    # TensorBoard reads a folder's event files in name order, and a name starts with the second
+    # its writer opened: a resume in the same second as the interrupted command's start (this
+    # machine can) would be read first. A user's resume comes later than that.
+    time.sleep(1 - time.time() % 1)
     resumed = train_cli(f"resume={run_dir}", "~callbacks.signal")
     assert resumed.returncode == 0, resumed.stderr
     assert os.listdir(tmp_path / "outputs") == ["run"]  # no new run directory
