@@ -378,6 +378,31 @@ def test_an_optuna_search_records_each_trial_with_its_sweep_in_both_trackers(
         assert run.run_group == str(sweep_dir) and run.job_type == "sweep"
 
 
+def test_a_pruned_trial_is_tagged_pruned():
+    """(The search above prunes no trial: the median pruner waits for five.)"""
+    from types import SimpleNamespace
+
+    from lenetlab.records.loggers import Tracker
+    from lenetlab.search.pruning import TrialPruning
+
+    class Recorder(Tracker):
+        def __init__(self):
+            self.tags = {}
+
+        def set_tags(self, tags):
+            self.tags |= tags
+
+    recorder = Recorder()
+    trainer = SimpleNamespace(is_global_zero=True, loggers=[recorder])
+    pruning = TrialPruning.__new__(TrialPruning)  # the study is not the point here
+    pruning._trial, pruning.pruned = SimpleNamespace(number=7), False
+    pruning.tag_trackers(trainer, "RUNNING")
+    assert recorder.tags == {"optuna_trial": 7, "optuna_state": "RUNNING"}
+    pruning.pruned = True
+    pruning.on_fit_end(trainer, None)
+    assert recorder.tags["optuna_state"] == "PRUNED"
+
+
 @pytest.mark.slow
 def test_a_ddp_run_is_one_tracked_run_logged_by_rank_zero(tmp_path, data_dir, no_wandb_account):
     log_dir = tmp_path / "outputs"
