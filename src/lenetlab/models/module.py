@@ -93,8 +93,8 @@ class LeNetModule(LightningModule):
         self.val_acc_best = MaxMetric(sync_on_compute=False)
         self.restored_val_acc_best = None
         self.loss_diverged = torch.tensor(False)  # a NaN or infinite loss since the last check
-        self.compiled_loss = None  # compile_training_step
-        self.compiled_batch = None  # the batch size it is compiled for
+        self.compile_mode = None  # compile_training_step
+        self.compiled = None  # (batch size, compiled step), made at the first training step
 
     def compile_training_step(self, mode: str = "default") -> None:
         """torch.compile the training step's tensor work - the network, the loss and, through
@@ -103,9 +103,9 @@ class LeNetModule(LightningModule):
         the loggers) and the metrics' Python state stay outside it. Shapes are static: the
         batch size the first step has is the one compiled, and an epoch's smaller last batch
         runs eagerly, so nothing recompiles; ``mode="reduce-overhead"`` (CUDA graphs) needs that.
+        Compiled at the first step: a copy made before it (EMA's averaged model) stays plain.
         """
-        self.compiled_loss = torch.compile(self._loss_and_logits, fullgraph=True, dynamic=False,
-                                           mode=None if mode == "default" else mode)  # fmt: skip
+        self.compile_mode = mode
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) raw pixels in [0, 255] -> (N, num_classes) logits."""
@@ -124,11 +124,18 @@ class LeNetModule(LightningModule):
 
     def _training_loss(self, images: torch.Tensor, labels: torch.Tensor):
         """The compiled step for the batch size it was compiled for, the eager one otherwise."""
-        if self.compiled_loss is not None:
-            self.compiled_batch = self.compiled_batch or len(images)
-            if len(images) == self.compiled_batch:
-                return self.compiled_loss(images, labels)
-        return self._loss_and_logits(images, labels)
+        if self.compile_mode is None:
+            return self._loss_and_logits(images, labels)
+        if self.compiled is None:
+            loader = self.trainer.train_dataloader if self._trainer is not None else None
+            full = getattr(loader, "batch_size", None) or len(images)
+            mode = None if self.compile_mode == "default" else self.compile_mode
+            step = torch.compile(self._loss_and_logits, fullgraph=True, dynamic=False, mode=mode)
+            self.compiled = (full, step)
+        full, step = self.compiled
+        if len(images) != full:  # the epoch's last, smaller batch
+            return self._loss_and_logits(images, labels)
+        return step(images, labels)
 
     def _scores(self, logits: torch.Tensor) -> torch.Tensor:
         """What the cross-entropy is taken over: the logits, and the rubbish class if any."""
