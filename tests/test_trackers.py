@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import QUIET, assert_one_line, run_in_process, run_script
+from conftest import QUIET, assert_one_line, compose_config, run_in_process, run_script
 from lenetlab.records import hparams, trackers
 
 pytest.importorskip("mlflow", reason="the trackers' extras: make test installs them")
@@ -124,9 +124,12 @@ def test_mlflow_gets_the_metrics_hyperparameters_and_tags(mlflow_run):
 
 
 def _composed_config(run_dir: Path):
+    """The run's config composed again from its overrides, with Hydra's state (its group
+    choices) as the run had it: not what an earlier test in this process left."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    overrides = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"))
+    return compose_config("train", overrides, run_dir)
 
 
 def test_mlflow_gets_the_pictures_and_the_best_and_last_checkpoints(mlflow_run):
