@@ -7,7 +7,6 @@ store, opens `mlflow ui` on it, and takes the picture with headless Chromium (/u
 through Playwright): the runs' validation accuracy by step, one line a job.
 """
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+from lenetlab.training.ranks import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SWEEP = [
@@ -29,12 +30,6 @@ PICTURE_SECTIONS = ["feature_maps/0", "feature_maps/1", "kernels", "test/acc_cla
 # as tests/conftest.py's CHROMIUM_FLAGS
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(output: Path) -> None:

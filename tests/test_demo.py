@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from conftest import REPO, SHARED_MNIST, assert_one_line, run_in_process
 from lenetlab.data.photo import photo_to_input
+from lenetlab.training.ranks import free_port
 
 
 def arc(cx, cy, rx, ry, start, end, n=24):
@@ -41,12 +42,6 @@ DIGITS = {
     "8": [arc(140, 98, 38, 38, 90, 450, 20), arc(140, 176, 46, 46, -90, 270, 20)],
     "9": [arc(135, 105, 42, 42, 0, 360, 20), [(177, 105), (172, 222)]],
 }  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -20,17 +19,12 @@ import pytest
 
 from conftest import QUIET, assert_one_line, compose_config, run_in_process, run_script
 from lenetlab.records import hparams, trackers
+from lenetlab.training.ranks import free_port
 
 pytest.importorskip("mlflow", reason="the trackers' extras: make test installs them")
 pytest.importorskip("wandb", reason="the trackers' extras: make test installs them")
 from mlflow import MlflowClient  # noqa: E402
 from wandb.proto import wandb_internal_pb2  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,8 @@ class Pictures:
             tracker.log_picture(tag, picture, step)
 
     def figure(self, tag: str, figure: plt.Figure, step: int) -> None:
-        for writer in self.writers:
-            writer.add_figure(tag, figure, step, close=False)
-        if self.trackers:
-            figure.canvas.draw()
-            picture = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-            for tracker in self.trackers:
-                tracker.log_picture(tag, picture, step)
+        """A matplotlib figure, drawn once for every logger, then closed."""
+        figure.canvas.draw()
+        picture = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
         plt.close(figure)
+        self.image(tag, picture, step)

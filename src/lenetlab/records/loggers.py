@@ -117,6 +117,11 @@ class Tracker:
         loggers after fitting and again after testing, so that cannot be the end."""
 
 
+def trackers(trainer) -> list[Tracker]:
+    """The run's loggers that are trackers."""
+    return [logger for logger in trainer.loggers if isinstance(logger, Tracker)]
+
+
 class TrackedRuns:
     """``<run dir>/trackers.json``: the id of the run each tracker holds for this run folder, so
     that ``resume=<run dir>`` (or a resumed sweep's job) logs into the same tracked run."""

@@ -17,7 +17,7 @@ from lightning import Trainer
 from optuna_integration import PyTorchLightningPruningCallback
 
 from lenetlab.records.files import write_json_atomic
-from lenetlab.records.loggers import Tracker
+from lenetlab.records.loggers import trackers
 from lenetlab.records.sweep_summary import PRUNED_FILE
 from lenetlab.search.optuna_sweeper import PRUNED_AT, open_storage
 
@@ -46,9 +46,8 @@ class TrialPruning(PyTorchLightningPruningCallback):
         once the job returns)."""
         if trainer.is_global_zero:
             tags = {"optuna_trial": self._trial.number, "optuna_state": state}
-            for logger in trainer.loggers:
-                if isinstance(logger, Tracker):
-                    logger.set_tags(tags)
+            for tracker in trackers(trainer):
+                tracker.set_tags(tags)
 
     def on_validation_end(self, trainer: Trainer, pl_module) -> None:
         try:

@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import CheckpointIO, TorchCheckpointIO
 
 from lenetlab.records.files import write_atomic
-from lenetlab.records.loggers import Tracker
+from lenetlab.records.loggers import trackers
 from lenetlab.records.results import RunClock
 from lenetlab.run_folder import (
     LAST,
@@ -95,10 +95,6 @@ class TrackersHold(Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         for tracker in trackers(trainer):
             tracker.hold()
-
-
-def trackers(trainer) -> list[Tracker]:
-    return [logger for logger in trainer.loggers if isinstance(logger, Tracker)]
 
 
 def run_callbacks(run_dir: str | Path, started: float, callbacks: list[Callback]) -> list:
