@@ -174,3 +174,35 @@ class HostSyncs(Callback):
 
 class RecordingCheckpointIO(TorchCheckpointIO):
     """A checkpoint IO of the user's own (to object storage, say): build_trainer keeps it."""
+
+
+def heap_serves(size: int) -> bool:
+    """Whether glibc serves a block of ``size`` bytes from the heap rather than with mmap."""
+    import ctypes
+
+    fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in fields.split()]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype, libc.malloc.restype = Mallinfo2, ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    mapped = libc.mallinfo2().hblks
+    block = libc.malloc(size)
+    from_heap = libc.mallinfo2().hblks == mapped
+    libc.free(block)
+    return from_heap
+
+
+class AllocatorProbe(Callback):
+    """Writes ``<out_dir>/rank<r>.json``: whether a step-sized block (8 MiB) comes from the heap
+    in this process while it trains."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = Path(out_dir)
+
+    def on_train_start(self, trainer, pl_module):
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        result = {"heap_serves_8_mib": heap_serves(8 << 20)}
+        (self.out_dir / f"rank{trainer.global_rank}.json").write_text(json.dumps(result))

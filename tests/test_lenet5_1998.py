@@ -54,6 +54,17 @@ def test_subsampling_is_a_trainable_coefficient_times_the_2x2_sum_plus_bias():
     expected += torch.tensor([0.5, 0.0]).view(1, 2, 1, 1)
     torch.testing.assert_close(layer(x), expected)
     assert layer(x).shape == (1, 2, 2, 2)
+    # and the gradients of that formula (the layer computes it as one depthwise convolution)
+    x = torch.randn(3, 2, 6, 6, requires_grad=True)
+    upstream = torch.randn(3, 2, 3, 3)
+    layer(x).backward(upstream)
+    ours = (x.grad, layer.weight.grad, layer.bias.grad)
+    x.grad = None
+    weight, bias = (p.detach().clone().requires_grad_() for p in (layer.weight, layer.bias))
+    formula = F.avg_pool2d(x, 2) * 4 * weight.view(1, 2, 1, 1) + bias.view(1, 2, 1, 1)
+    formula.backward(upstream)
+    for got, want in zip(ours, (x.grad, weight.grad, bias.grad), strict=True):
+        torch.testing.assert_close(got, want)
 
 
 def test_sparse_c3_follows_table_1():

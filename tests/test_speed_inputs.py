@@ -58,14 +58,32 @@ def test_the_benchmark_reports_its_throughput_ratios(data_dir, capsys):
 
 @pytest.mark.slow
 def test_the_whole_benchmark_runs(data_dir):
-    report = bench(data_dir)
+    """All of it but the test tier (below), with two seeds of mnist_fast (three by default)."""
+    report = bench(data_dir, "--skip-tier", "--seeds", "1", "2")
     assert report.startswith(cpu_model())  # the machine named with its figures
     for line in (
         "lenetlab compile=true: ",
         "python src/train.py trainer.fast_dev_run=true: ",
+        "of it python -c 'import lightning.pytorch, torchvision, hydra' ",
+        "python src/train.py experiment=mnist_fast seed=N, N = 1, 2: ",
         "time to 99 % test accuracy from a cold start (experiment=mnist_fast): ",
+        "min for its 45 epochs; bare loop",
     ):
         assert line in report, report
+    assert "target <= " in report  # each time against issue 26's targets
+
+
+def test_the_benchmark_times_the_test_tier():
+    seconds, summary = speed.test_tier_time("tests/test_lenet5.py", "-k", "unknown_activation")
+    assert seconds > 0
+    assert summary.startswith("1 passed"), summary
+
+
+def test_a_target_scales_with_the_cpus_speed():
+    assert speed.against_target("mnist_fast", 14.0, 1.0) == "target <= 15.0 s: met"
+    slower = speed.against_target("mnist_fast", 16.0, 1.2)  # a CPU at 12k img/s
+    assert slower == "target <= 18.0 s (x1.20: this bare loop's speed): met"
+    assert speed.against_target("fast_dev_run", 4.5, 1.0).endswith("not met")
 
 
 @pytest.mark.slow

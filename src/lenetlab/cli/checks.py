@@ -184,6 +184,7 @@ RULES = {
     ),
     "callbacks.timer.interval": one_of(["step", "epoch"]),
     "callbacks.timer.verbose": BOOL,
+    "callbacks.progress_bar.refresh_rate": whole(0),  # 0: no bar
     "callbacks.prediction_images.samples": whole(0),
     "callbacks.prediction_images.worst": whole(0),
     "callbacks.feature_maps.every_n_epochs": whole(1),

@@ -14,6 +14,7 @@ removed again. In a multirun a job's error fails that job only: Hydra records it
 summary shows its line) and the other jobs run. ``HYDRA_FULL_ERROR=1`` shows the tracebacks.
 """
 
+import ctypes
 import importlib
 import logging
 import os
@@ -50,7 +51,8 @@ def launch(command_module: str, config_name: str) -> None:
     silence_library_noise()
     threading.excepthook = quiet_unwritable_thread_errors
 
-    def job(cfg: DictConfig):
+    def job(cfg: DictConfig):  # every path runs it: one process, DDP ranks, sweep workers, SLURM
+        keep_freed_memory()
         try:
             check_config(cfg, config_name)
             kept = continue_sweep_job(cfg)  # resume=<sweep dir>: a finished job is not rerun
@@ -113,6 +115,32 @@ def silence_library_noise() -> None:
     # Advertisements printed at every Trainer start.
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(lambda record: "💡 Tip" not in record.getMessage())
+
+
+# glibc's mallopt parameters, and the values set: blocks up to 64 MiB (a step's largest tensor
+# at batch 1,024 is 19 MiB) come from the heap, which keeps up to 512 MiB of freed memory.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEPT_FREED_BYTES, HEAP_BLOCK_BYTES = 512 << 20, 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Keep freed memory for the next allocation instead of returning it to the kernel; False
+    where the C library is not glibc.
+
+    A training step allocates and frees the same few megabytes of activations and gradients. By
+    default glibc serves blocks over 128 KiB with mmap and unmaps them when freed, so every step
+    faults in and zeroes fresh pages, until its threshold has crept up by itself: the first
+    epochs of a fresh process run 10-25 % slower (docs/benchmarks.md, issue 26). Set in-process,
+    as MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ would from outside, for the allocations to
+    come. The cost: a process's heap stays at its peak (up to 512 MiB more) until it exits.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # macOS, Windows: no glibc
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) and bool(
+        mallopt(M_TRIM_THRESHOLD, KEPT_FREED_BYTES)
+    )
 
 
 def lightning_logs_through_hydra() -> None:
