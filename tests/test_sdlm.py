@@ -86,11 +86,13 @@ def test_curvature_estimate_leaves_batchnorm_statistics_alone():
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["experiment=lenet5_1998", "trainer.max_epochs=4", "data.batch_size=8"],
+        # lr: sdlm.yaml's rule (the batch times the paper's 5e-4), not the experiment's SGD rate
+        ["experiment=lenet5_1998", "trainer.max_epochs=4", "data.batch_size=8",
+         "optimizer.lr=0.004"],
         ["model=lenet_relu", "model.norm=batch", "trainer.max_epochs=2", "optimizer.lr=0.002"],
     ],
     ids=["lenet5_1998", "relu_batchnorm"],
-)
+)  # fmt: skip
 def test_networks_learn_with_sdlm(train_config, overrides):
     metrics = train_script.train(train_config(*overrides, "optimizer=sdlm"))
     assert metrics["val/acc_best"] > 0.8 and metrics["test/acc"] > 0.8

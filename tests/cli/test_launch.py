@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO, run_script
+from lenetlab.cli import launch
 
 GLIBC = sys.platform == "linux"
 
@@ -30,13 +31,44 @@ def test_keeping_freed_memory_serves_step_sized_blocks_from_the_heap():
     assert result.stdout.split() == ["False", "True", "True", "False"]
 
 
-@pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
-def test_a_training_command_keeps_freed_memory(data_dir, tmp_path):
-    out = tmp_path / "probe"
+@pytest.mark.parametrize(
+    ("orig_argv", "argv", "quick"),
+    [
+        (["python", "src/train.py", "seed=1"], ["src/train.py", "seed=1"], True),
+        (["python", "-X", "importtime", "src/train.py"], ["src/train.py"], True),
+        (["python", "-m", "cProfile", "src/train.py"], ["src/train.py"], False),
+        (["python", "-m", "pytest", "tests"], ["src/train.py", "seed=1"], False),  # in-process
+        (["python", "-c", "..."], ["-c"], False),
+    ],
+)
+def test_only_a_script_started_as_such_skips_the_teardown(monkeypatch, orig_argv, argv, quick):
+    monkeypatch.setattr(sys, "orig_argv", orig_argv)
+    monkeypatch.setattr(sys, "argv", argv)
+    assert launch.started_for_this_script() is quick
+
+
+def test_an_unfinished_command_takes_the_usual_way_out(monkeypatch):
+    exits = []
+    monkeypatch.setattr(launch.os, "_exit", exits.append)
+    quick_exit = launch.QuickExit()
+    quick_exit.exit_if_finished()  # an error, Ctrl-C: the interpreter's own exit
+    assert exits == []
+    quick_exit.finished = True
+    quick_exit.exit_if_finished()
+    assert exits == [0]
+
+
+def test_a_finished_command_exits_zero_with_its_output_and_log_whole(data_dir, tmp_path):
+    """The quick exit loses nothing; and the command kept freed memory while it trained."""
+    probe = tmp_path / "probe"
     result = run_script(
         "train.py", "trainer.fast_dev_run=true", f"paths.data_dir={data_dir}",
         f"paths.log_dir={tmp_path / 'logs'}", "data.download=false",
-        f"+callbacks.probe={{_target_: probes.AllocatorProbe, out_dir: {out}}}",
+        f"+callbacks.probe={{_target_: probes.AllocatorProbe, out_dir: {probe}}}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads((out / "rank0.json").read_text()) == {"heap_serves_8_mib": True}
+    assert "test/acc" in result.stdout  # Lightning's test table, flushed before the exit
+    (log,) = (tmp_path / "logs").glob("*/train.log")
+    assert "metrics: {" in log.read_text().splitlines()[-1]  # Hydra's log file, closed
+    if GLIBC:
+        assert json.loads((probe / "rank0.json").read_text()) == {"heap_serves_8_mib": True}

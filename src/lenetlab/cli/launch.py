@@ -14,6 +14,7 @@ removed again. In a multirun a job's error fails that job only: Hydra records it
 summary shows its line) and the other jobs run. ``HYDRA_FULL_ERROR=1`` shows the tracebacks.
 """
 
+import atexit
 import ctypes
 import importlib
 import logging
@@ -45,6 +46,7 @@ def launch(command_module: str, config_name: str) -> None:
     """Run ``<command_module>.main(cfg)`` as Hydra's task function on conf/<config_name>.yaml,
     once the config is checked."""
     show_tracebacks = TRACEBACKS_ASKED
+    quick_exit = QuickExit()
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its errors instead of printing them
     run_dirs = RunDirs()
     run_dirs.register_resolvers()  # before Hydra composes the config
@@ -81,6 +83,44 @@ def launch(command_module: str, config_name: str) -> None:
     except BaseException as stop_signal:  # Ctrl-C, SystemExit: no line to print, no empty folder
         run_dirs.discard_unused(stop_signal)
         raise
+    quick_exit.finished = True
+
+
+class QuickExit:
+    """Ends the process of a command that finished without the interpreter's teardown.
+
+    Once torch, torchvision and Lightning are imported, Python's teardown of their modules takes
+    1.5-2 s (measured: `import lightning.pytorch, torchvision, hydra` and exit, 6.3 s; with
+    os._exit, 4.6 s), a quarter of a fast_dev_run, and saves nothing: the command has closed
+    its files, loggers and trackers, and the other exit handlers have run (this one, registered
+    before the libraries are imported, runs last). Only for a command that returned normally
+    (exit 0; an error takes the usual way out) and whose interpreter was started to run its
+    script (`python src/<command>.py`): not under `python -m` (coverage, cProfile, pytest),
+    -c, -i or a test's in-process run.
+    """
+
+    def __init__(self):
+        self.finished = False
+        if started_for_this_script():
+            atexit.register(self.exit_if_finished)
+
+    def exit_if_finished(self) -> None:
+        if not self.finished:
+            return
+        logging.shutdown()  # Hydra's log file among them
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        os._exit(0)
+
+
+def started_for_this_script() -> bool:
+    """Whether this interpreter was started as `python [its options] <sys.argv[0]> ...`."""
+    script_at = len(sys.orig_argv) - len(sys.argv)
+    if script_at < 1 or sys.orig_argv[script_at] != sys.argv[0] or sys.flags.interactive:
+        return False
+    options = sys.orig_argv[1:script_at]
+    return not any(option in ("-m", "-c") for option in options)
 
 
 def stop(error: Exception, run_dirs: RunDirs, run_dir: str | None, show_traceback: bool):
