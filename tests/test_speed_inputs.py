@@ -73,6 +73,7 @@ def test_the_whole_benchmark_runs(data_dir):
     assert "target <= " in report  # each time against issue 26's targets
 
 
+@pytest.mark.slow
 def test_the_benchmark_times_the_test_tier():
     seconds, summary = speed.test_tier_time("tests/test_lenet5.py", "-k", "unknown_activation")
     assert seconds > 0
