@@ -300,7 +300,7 @@ def import_time() -> float:
     return time.perf_counter() - started
 
 
-def test_tier_time(*selection: str) -> tuple[float, str]:
+def tier_time(*selection: str) -> tuple[float, str]:
     """Seconds for the README's test command's tier (pytest's default selection, or these
     tests), and the summary line it ends with."""
     started = time.perf_counter()
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None):
         reached = f"not reached by every seed (lowest {min(accuracies):.2%})"
     print(f"time to 99 % test accuracy from a cold start (experiment={recipe}): {reached}")
     if not args.skip_tier:
-        seconds, summary = test_tier_time()
+        seconds, summary = tier_time()
         print(f"default test tier (python -m pytest): {seconds / 60:.1f} min, {summary}; "
               f"{against_target('test tier', seconds, scale)}")  # fmt: skip
 

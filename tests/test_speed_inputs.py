@@ -75,7 +75,7 @@ def test_the_whole_benchmark_runs(data_dir):
 
 @pytest.mark.slow
 def test_the_benchmark_times_the_test_tier():
-    seconds, summary = speed.test_tier_time("tests/test_lenet5.py", "-k", "unknown_activation")
+    seconds, summary = speed.tier_time("tests/test_lenet5.py", "-k", "unknown_activation")
     assert seconds > 0
     assert summary.startswith("1 passed"), summary
 
