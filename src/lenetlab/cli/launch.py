@@ -169,8 +169,9 @@ def keep_freed_memory() -> bool:
 
     A training step allocates and frees the same few megabytes of activations and gradients. By
     default glibc serves blocks over 128 KiB with mmap and unmaps them when freed, so every step
-    faults in and zeroes fresh pages, until its threshold has crept up by itself: the first
-    epochs of a fresh process run 10-25 % slower (docs/benchmarks.md, issue 26). Set in-process,
+    faults in and zeroes fresh pages, until its threshold has crept up by itself: a new
+    process's first 300 steps of the bare loop ran x1.2-1.4 faster with this set
+    (docs/benchmarks.md, speed round 3). Set in-process,
     as MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ would from outside, for the allocations to
     come. The cost: a process's heap stays at its peak (up to 512 MiB more) until it exits.
     """
