@@ -50,6 +50,7 @@ def test_only_a_script_started_as_such_skips_the_teardown(monkeypatch, orig_argv
 def test_an_unfinished_command_takes_the_usual_way_out(monkeypatch):
     exits = []
     monkeypatch.setattr(launch.os, "_exit", exits.append)
+    monkeypatch.setattr(launch.logging, "shutdown", lambda: None)  # pytest's own handlers
     quick_exit = launch.QuickExit()
     quick_exit.exit_if_finished()  # an error, Ctrl-C: the interpreter's own exit
     assert exits == []
