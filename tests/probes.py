@@ -1,5 +1,6 @@
 """Test-only Lightning callbacks that record what happened inside a run (also in DDP ranks)."""
 
+import ctypes
 import json
 import os
 import signal
@@ -178,8 +179,6 @@ class RecordingCheckpointIO(TorchCheckpointIO):
 
 def heap_serves(size: int) -> bool:
     """Whether glibc serves a block of ``size`` bytes from the heap rather than with mmap."""
-    import ctypes
-
     fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
 
     class Mallinfo2(ctypes.Structure):
