@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
@@ -164,7 +164,13 @@ class FloorModule(L.LightningModule):
         optimizer.step()
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+        return recipe_optimizer(self.parameters())
+
+
+def recipe_optimizer(parameters) -> torch.optim.Optimizer:
+    """The default recipe's optimiser (conf/optimizer/sgd.yaml: momentum, Nesterov, weight
+    decay), so that the floors below do the same arithmetic a step as lenetlab's path."""
+    return instantiate(OmegaConf.load(REPO / "conf/optimizer/sgd.yaml"), params=parameters)
 
 
 def training_datamodule(data_dir: Path):
@@ -204,7 +210,7 @@ def bare_loop_rate(
     device = torch.device(device)
     model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last, **network)
     model = model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    optimizer = recipe_optimizer(model.parameters())
     images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (batch_size,), device=device)
     if data_dir is not None:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from lightning import LightningModule
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lenetlab.choices import (
@@ -27,6 +27,7 @@ from lenetlab.choices import (
 from lenetlab.errors import UsageError
 from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.sdlm import SDLM, gauss_newton_diagonal
+from lenetlab.models.training_metrics import CountedAccuracy, StepMean
 from lenetlab.run_folder import last_checkpoint
 
 # A learning-rate scheduler's state that is its progress, not its shape.
@@ -81,18 +82,19 @@ class LeNetModule(LightningModule):
         self.normalize = PixelNormalization(input_mean, input_std)
         self.example_input_array = torch.zeros(1, 1, 32, 32)
 
-        # Their input checks (NaN in the loss, label values) read the batch back from the device,
-        # a wait for the GPU every step; the inputs are ours, and NaN losses stop_if_diverged.
-        self.train_loss = MeanMetric(nan_strategy="disable")
+        # Updated every step: metrics of two in-place adds (models/training_metrics.py); a NaN or
+        # infinite loss stays in train_loss's sum until the epoch ends (stop_if_diverged).
+        self.train_loss = StepMean()
+        self.train_acc = CountedAccuracy()
+        # Their input checks (label values) would read each batch back from the device, a wait
+        # for the GPU every batch; the inputs are ours.
         accuracy = {"num_classes": num_classes, "average": "micro", "validate_args": False}
-        self.train_acc = MulticlassAccuracy(**accuracy)
         self.val_acc = MulticlassAccuracy(**accuracy)
         self.test_acc = MulticlassAccuracy(**accuracy)
         # Updated with val_acc's synced value: the same in every DDP rank, so never synced itself
         # (which also lets rank 0 save a checkpoint alone, as on Ctrl-C).
         self.val_acc_best = MaxMetric(sync_on_compute=False)
         self.restored_val_acc_best = None
-        self.loss_diverged = torch.tensor(False)  # a NaN or infinite loss since the last check
         self.compile_mode = None  # compile_training_step
         self.compiled = None  # (batch size, compiled step), made at the first training step
 
@@ -151,9 +153,8 @@ class LeNetModule(LightningModule):
         images, labels = batch
         loss, logits = self._training_loss(images, labels)
         self.train_acc.update(logits.detach(), labels)
-        # Noted on the device, read where the host waits anyway (steps that log, the epoch's
-        # end): reading it here would stall a GPU's queue every step.
-        self.loss_diverged = self.loss_diverged | ~torch.isfinite(loss.detach())
+        # Summed on the device, checked where the host waits anyway (steps that log, the
+        # epoch's end): reading it here would stall a GPU's queue every step.
         self.train_loss.update(loss.detach())
         # Each self.log call costs Lightning about a millisecond, a tenth of a LeNet-5 step on a
         # CPU, so none is made per step: the epoch metrics are registered once (Lightning
@@ -178,12 +179,12 @@ class LeNetModule(LightningModule):
         self.stop_if_diverged()  # runs without validation save their checkpoint after this
 
     def stop_if_diverged(self) -> None:
-        """Raise TrainingDiverged if a loss since the last check was NaN or infinite, in every
-        DDP rank at once (any rank's loss counts), so that all of them stop together."""
+        """Raise TrainingDiverged if a loss of this epoch was NaN or infinite, in every DDP rank
+        at once (any rank's loss counts), so that all of them stop together."""
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
         diverged = self.trainer.strategy.reduce_boolean_decision(
-            bool(self.loss_diverged), all=False
+            not self.train_loss.finite(), all=False
         )
         if diverged:
             raise TrainingDiverged(self._divergence_message())
@@ -216,7 +217,6 @@ class LeNetModule(LightningModule):
         return gauss_newton_diagonal(self, images, self._scores, generator)
 
     def on_train_start(self):
-        self.loss_diverged = torch.tensor(False, device=self.device)
         self.val_acc_best.reset()  # forget the sanity-check validation
         if self.restored_val_acc_best is not None:  # resumed: remember the run so far
             self.val_acc_best.update(torch.tensor(self.restored_val_acc_best))
