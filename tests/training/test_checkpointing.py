@@ -52,6 +52,6 @@ def test_idle_step_hooks_are_dropped_and_the_used_ones_still_run(train_config):
         for hook in STEP_HOOKS:
             overridden = getattr(type(callback), hook) is not getattr(Callback, hook)
             assert (getattr(callback, hook) is not None) == overridden, (callback, hook)
-    assert any(getattr(c, "on_train_batch_start") for c in trainer.callbacks)  # LR monitor's
+    assert any(c.on_train_batch_start for c in trainer.callbacks)  # LR monitor's
     trainer.fit(model, datamodule=instantiate(cfg.data))  # Lightning skips the None hooks
     assert counter.steps == 3
