@@ -26,6 +26,7 @@ Needs real MNIST in data/MNIST/raw (``make data``).
 """
 
 import argparse
+import functools
 import itertools
 import json
 import logging
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
@@ -51,6 +53,7 @@ from lenetlab.models.lenet5 import LeNet5
 from lenetlab.models.module import LeNetModule
 from lenetlab.training.devices import cpu_model
 from lenetlab.training.trainer import build_trainer
+from lockstep import Lockstep, TakeTurns, speed_ratio
 
 REPO = Path(__file__).resolve().parents[1]
 # Issue 26's targets, set on the slowest 2-core CPU seen (an AMD EPYC Zen 4), whose bare loop
@@ -58,6 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 # shared one, a time target scales by that bare loop's speed against this one.
 TARGET_BARE_RATE = 14_400
 TARGETS_S = {"mnist_fast": 15.0, "fast_dev_run": 4.0, "lenet5_1998": 300.0, "test tier": 240.0}
+TARGET_OWN_POINTS = 2  # lenetlab's per-step work over the Lightning floor, points of the bare loop
 LIBRARIES = "import lightning.pytorch, torchvision, hydra"  # what every train.py imports
 MEAN, STD = 0.1307, 0.3081  # conf/data/mnist.yaml
 BN_NETWORK = ("model=lenet_relu", "model.pool=max", "model.norm=batch")
@@ -180,19 +184,53 @@ def training_datamodule(data_dir: Path):
     return instantiate(cfg.data)
 
 
-def lightning_floor_rate(
-    data_dir: Path, steps: int, warmup: int, accelerator: str, manual: bool = False
-) -> float:
-    """Lightning's own cost: lenetlab's data module feeding FloorModule through a bare Trainer
-    (no callbacks, logger, checkpoints or progress bar)."""
-    timer = StepTimer(warmup)
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=1, max_steps=steps, logger=False, callbacks=[timer],
+def floor_trainer(steps: int, accelerator: str, *callbacks: L.Callback) -> L.Trainer:
+    """A bare Trainer: no callbacks but ``callbacks``, no logger, checkpoints or progress bar."""
+    return L.Trainer(
+        accelerator=accelerator, devices=1, max_steps=steps, logger=False, callbacks=[*callbacks],
         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
         limit_val_batches=0,
     )  # fmt: skip
+
+
+def lightning_floor_rate(
+    data_dir: Path, steps: int, warmup: int, accelerator: str, manual: bool = False
+) -> float:
+    """Lightning's own cost: lenetlab's data module feeding FloorModule through a bare Trainer."""
+    timer = StepTimer(warmup)
+    trainer = floor_trainer(steps, accelerator, timer)
     trainer.fit(FloorModule(manual), datamodule=training_datamodule(data_dir))
     return timer.images_per_second
+
+
+def bare_loop(
+    batch_size: int, channels_last: bool, device: str = "cpu", data_dir: Path | None = None,
+    **network,
+) -> Iterator[int]:  # fmt: skip
+    """The floor under any framework: lenetlab's model (``network``: LeNet5's parts) and
+    optimiser in a bare PyTorch loop, one fixed batch, no data loading, no logging; with
+    ``data_dir``, fed by lenetlab's training DataLoader instead (on the CPU). Yields after each
+    step the images it took."""
+    device = torch.device(device)
+    model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last, **network)
+    model = model.to(device)
+    optimizer = recipe_optimizer(model.parameters())
+    images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, (batch_size,), device=device)
+    if data_dir is not None:
+        datamodule = training_datamodule(data_dir)
+        datamodule.setup("fit")
+        batches = itertools.chain.from_iterable(itertools.repeat(datamodule.train_dataloader()))
+    while True:
+        if data_dir is not None:
+            images, labels = next(batches)
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        if model.hparams.grad_clip_norm:  # as the recipe does (the 1998 network's)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), model.hparams.grad_clip_norm)
+        optimizer.step()
+        yield len(labels)
 
 
 def bare_loop_rate(
@@ -204,33 +242,15 @@ def bare_loop_rate(
     data_dir: Path | None = None,
     **network,
 ) -> float:
-    """The floor under any framework: lenetlab's model (``network``: LeNet5's parts) and
-    optimiser in a bare PyTorch loop, one fixed batch, no data loading, no logging; with
-    ``data_dir``, fed by lenetlab's training DataLoader instead (on the CPU)."""
-    device = torch.device(device)
-    model = LeNetModule(input_mean=MEAN, input_std=STD, channels_last=channels_last, **network)
-    model = model.to(device)
-    optimizer = recipe_optimizer(model.parameters())
-    images = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, device=device)
-    labels = torch.randint(0, 10, (batch_size,), device=device)
-    if data_dir is not None:
-        datamodule = training_datamodule(data_dir)
-        datamodule.setup("fit")
-        batches = itertools.chain.from_iterable(itertools.repeat(datamodule.train_dataloader()))
-    for step in range(steps):
-        if step == warmup:
-            synchronize(device)
-            started = time.perf_counter()
-        if data_dir is not None:
-            images, labels = next(batches)
-        loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        if model.hparams.grad_clip_norm:  # as the recipe does (the 1998 network's)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), model.hparams.grad_clip_norm)
-        optimizer.step()
-    synchronize(device)
-    return (steps - warmup) * batch_size / (time.perf_counter() - started)
+    """The bare loop's img/s over its steps after ``warmup``."""
+    loop = bare_loop(batch_size, channels_last, device, data_dir, **network)
+    for _ in range(warmup):
+        next(loop)
+    synchronize(torch.device(device))
+    started = time.perf_counter()
+    images = sum(next(loop) for _ in range(steps - warmup))
+    synchronize(torch.device(device))
+    return images / (time.perf_counter() - started)
 
 
 def lenetlab_config(data_dir: Path, output_dir: Path, *overrides: str):
@@ -247,25 +267,88 @@ def lenetlab_config(data_dir: Path, output_dir: Path, *overrides: str):
     return cfg
 
 
-def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[float, DictConfig]:
+def lenetlab_run(
+    data_dir: Path, output_dir: Path, steps: int, *overrides: str
+) -> tuple[L.Trainer, LeNetModule, L.LightningDataModule, DictConfig]:
     """train.py's path (its model, data module, trainer, callbacks and logger; compiled with
-    compile=true) for ``steps`` training steps, without validation and the progress bar; and the
-    config it composed."""
+    compile=true) for ``steps`` training steps, without validation and the progress bar,
+    writing into ``output_dir``; and the config it composed."""
+    cfg = lenetlab_config(
+        data_dir, output_dir, "data.download=false", f"++trainer.max_steps={steps}",
+        "++trainer.limit_val_batches=0", "trainer.enable_progress_bar=false",
+        "++callbacks.progress_bar=null", "++callbacks.model_summary=null", *overrides,
+    )  # fmt: skip
+    model = instantiate(cfg.model)
+    trainer = build_trainer(cfg, model)
+    if cfg.compile:
+        model.compile_training_step(cfg.compile_mode)
+    return trainer, model, instantiate(cfg.data), cfg
+
+
+def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[float, DictConfig]:
+    """lenetlab_run's img/s over its steps after ``warmup``, and its config."""
     with tempfile.TemporaryDirectory() as output_dir:
-        cfg = lenetlab_config(
-            data_dir, Path(output_dir), "data.download=false", f"++trainer.max_steps={steps}",
-            "++trainer.limit_val_batches=0", "trainer.enable_progress_bar=false",
-            "++callbacks.progress_bar=null", "++callbacks.model_summary=null", *overrides,
-        )  # fmt: skip
+        run = lenetlab_run(data_dir, Path(output_dir), steps, *overrides)
+        trainer, model, datamodule, cfg = run
         timer = StepTimer(warmup)
-        model = instantiate(cfg.model)
-        trainer = build_trainer(cfg, model)
         trainer.callbacks.insert(0, timer)
-        datamodule = instantiate(cfg.data)
-        if cfg.compile:
-            model.compile_training_step(cfg.compile_mode)
         trainer.fit(model, datamodule=datamodule)
         return timer.images_per_second, cfg
+
+
+def in_lockstep(
+    data_dir: Path, steps: int, warmup: int, device: str, *pipelines: tuple
+) -> list[list[float]]:
+    """The seconds of each pipeline's steps after ``warmup``, all of them taking turns a step
+    at a time (lockstep.py). A pipeline: ("lenetlab", *overrides) (lenetlab_run), ("floor",)
+    (FloorModule in a bare Trainer) or ("bare", batch size, network parts) (bare_loop,
+    channels_last)."""
+    accelerator = "gpu" if device == "cuda" else "cpu"
+    runs = []
+    with tempfile.TemporaryDirectory() as output_dir:
+        for index, (kind, *settings) in enumerate(pipelines):
+            if kind == "lenetlab":  # built here: Hydra's config is global to the process
+                run_dir = Path(output_dir) / str(index)
+                run_dir.mkdir()
+                trainer, model, datamodule, cfg = lenetlab_run(
+                    data_dir, run_dir, steps, f"trainer.accelerator={accelerator}", *settings
+                )
+            elif kind == "floor":
+                trainer, model = floor_trainer(steps, accelerator), FloorModule()
+                datamodule = training_datamodule(data_dir)
+            else:
+                batch_size, network = settings
+                runs.append(functools.partial(take_bare_steps, batch_size, steps, device, network))
+                continue
+            runs.append(functools.partial(take_lightning_steps, trainer, model, datamodule))
+        return Lockstep(warmup, device).run(runs)
+
+
+def lockstep_ratios(
+    data_dir: Path, steps: int, warmup: int, device: str, pipeline: tuple, against: tuple,
+    rounds: int,
+) -> list[float]:  # fmt: skip
+    """``pipeline``'s speed against ``against``'s, in lockstep, once a round; the two swap
+    places each round (the first to step goes first in every turn)."""
+    ratios = []
+    for round_ in range(rounds):
+        pair = (pipeline, against) if round_ % 2 == 0 else (against, pipeline)
+        seconds = in_lockstep(data_dir, steps, warmup, device, *pair)
+        mine, theirs = seconds if round_ % 2 == 0 else seconds[::-1]
+        ratios.append(speed_ratio(mine, against=theirs))
+    return ratios
+
+
+def take_lightning_steps(trainer, model, datamodule, player) -> None:
+    trainer.callbacks.append(TakeTurns(player))  # the last: the others' hooks are in its steps
+    trainer.fit(model, datamodule=datamodule)
+
+
+def take_bare_steps(batch_size, steps, device, network, player) -> None:
+    loop = bare_loop(batch_size, True, device, **network)
+    for _ in range(steps):
+        next(loop)
+        player.step_done()
 
 
 def wall_time(data_dir: Path, *args: str) -> tuple[float, dict]:
@@ -318,6 +401,10 @@ def tier_time(*selection: str) -> tuple[float, str]:
     return time.perf_counter() - started, lines[-1].strip("= ")
 
 
+def spread(ratios: list[float]) -> str:
+    return ", ".join(f"{ratio:.3f}" for ratio in ratios)
+
+
 def against_target(name: str, seconds: float, scale: float) -> str:
     """``seconds`` against issue 26's target for ``name``, scaled to this CPU's bare loop."""
     target = TARGETS_S[name] * scale
@@ -332,7 +419,10 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--steps", type=int, default=300, help="training steps per pipeline")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument(
-        "--repeats", type=int, default=3, help="BatchNorm against default network: pairs timed"
+        "--repeats", type=int, default=3, help="new-process pairs timed: the allocator setting"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="lockstep comparisons: rounds of each pair"
     )
     parser.add_argument("--skip-cli", action="store_true", help="only the throughput comparison")
     parser.add_argument(
@@ -409,21 +499,6 @@ def main(argv: list[str] | None = None):
         compiled, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, "compile=true")
         print(f"lenetlab compile=true: {compiled:8.0f} img/s, x{compiled / fast:.2f} of the eager "
               "step (its compile excluded: it is in the warm-up)")  # fmt: skip
-    # The BatchNorm network of experiment=mnist_fast and mnist_best against the default one,
-    # through lenetlab and in the bare loop: each pair timed back to back, --repeats times (the
-    # median ratio), since one pair can be off by a few points on a shared machine.
-    # lenetlab's own per-step work (metrics, callbacks, logging) against the floor: pairs timed
-    # back to back too.
-    bn_ratios, bare_ratios, floor_ratios = [], [], []
-    for _ in range(args.repeats):
-        default, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on)
-        floor_rate = lightning_floor_rate(args.data_dir, args.steps, args.warmup, accelerator)
-        floor_ratios.append(default / floor_rate)
-        bn_rate, _ = lenetlab_rate(args.data_dir, args.steps, args.warmup, on, *BN_NETWORK)
-        bn_ratios.append(bn_rate / default)
-        default = bare_loop_rate(batch_size, bare_steps, args.warmup, True, args.device)
-        bn_bare = bare_loop_rate(batch_size, bare_steps, args.warmup, True, args.device, **BN_PARTS)
-        bare_ratios.append(bn_bare / default)
     # The allocator setting every lenetlab process makes, against glibc's default: the bare
     # loop's first steps in new processes, pairs back to back.
     kept_ratios = [
@@ -433,15 +508,30 @@ def main(argv: list[str] | None = None):
     print(f"bare loop in a new process, glibc keeping freed memory (as lenetlab sets it) against "
           f"its default: x{statistics.median(kept_ratios):.2f} "
           f"({', '.join(f'{r:.2f}' for r in sorted(kept_ratios))})")  # fmt: skip
-    own = statistics.median(floor_ratios)
-    points = 100 * (1 - own) * floor / bare
-    print(f"lenetlab's default path: x{own:.3f} of the Lightning floor "
-          f"({', '.join(f'{r:.3f}' for r in sorted(floor_ratios))}): its own per-step work costs "
-          f"{points:.1f} points of the bare loop")  # fmt: skip
-    spread = ", ".join(f"{ratio:.2f}" for ratio in sorted(bn_ratios))
-    bn, bn_bare = statistics.median(bn_ratios), statistics.median(bare_ratios)
-    print(f"lenetlab {' '.join(BN_NETWORK)}: x{bn:.2f} of the default network's img/s "
-          f"({spread}); bare loop x{bn_bare:.2f}")  # fmt: skip
+
+    # lenetlab's own per-step work (metrics, callbacks, logging) over the Lightning floor, and
+    # the BatchNorm network of experiment=mnist_fast and mnist_best against the default one:
+    # pipelines taking turns a step at a time (lockstep.py), where runs back to back spread
+    # more than the points judged.
+    def lockstep(pipeline: tuple, against: tuple) -> tuple[float, list[float]]:
+        ratios = lockstep_ratios(args.data_dir, args.steps, args.warmup, args.device,
+                                 pipeline, against, args.rounds)  # fmt: skip
+        return statistics.median(ratios), sorted(ratios)
+
+    bare_default = ("bare", batch_size, {})
+    own, own_rounds = lockstep(("lenetlab",), against=("floor",))
+    floor_share, _ = lockstep(("floor",), against=bare_default)
+    points = 100 * (1 - own) * floor_share
+    verdict = "met" if points <= TARGET_OWN_POINTS else "not met"
+    print(f"in lockstep ({args.rounds} rounds of {args.steps} steps): lenetlab's default path "
+          f"x{own:.3f} of the Lightning floor ({spread(own_rounds)}), the floor at "
+          f"{floor_share:.0%} of the bare loop: lenetlab's own per-step work costs {points:.1f} "
+          f"points of the bare loop; target <= {TARGET_OWN_POINTS} points: {verdict}")  # fmt: skip
+    bn, bn_rounds = lockstep(("lenetlab", *BN_NETWORK), against=("lenetlab",))
+    bn_bare, bare_rounds = lockstep(("bare", batch_size, BN_PARTS), against=bare_default)
+    print(f"in lockstep: lenetlab {' '.join(BN_NETWORK)} x{bn:.2f} of the default network's "
+          f"img/s ({spread(bn_rounds)}); bare loop x{bn_bare:.2f} "
+          f"({spread(bare_rounds)})")  # fmt: skip
     # The paper's network as experiment=lenet5_1998 trains it (its batch, gradient clipping,
     # dropout): minutes of training for its epochs of 59,400 images, through lenetlab and at
     # the floor.

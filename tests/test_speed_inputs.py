@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 import speed
 from conftest import run_script
 from lenetlab.training.devices import cpu_model
+from lockstep import Lockstep, speed_ratio
 from speed import baseline_dataset
 
 
@@ -40,7 +41,7 @@ def test_the_benchmark_reports_its_throughput_ratios(data_dir, capsys):
     """`make bench` in small, its in-process part (run in this process): every comparison runs
     and is named."""
     speed.main(["--data-dir", str(data_dir), "--steps", "12", "--warmup", "2", "--skip-cli",
-                "--skip-compile", "--repeats", "1",
+                "--skip-compile", "--repeats", "1", "--rounds", "1",
                 "--variant", "trainer.precision=bf16-mixed"])  # fmt: skip
     report = capsys.readouterr().out
     for line in (
@@ -49,11 +50,47 @@ def test_the_benchmark_reports_its_throughput_ratios(data_dir, capsys):
         "bare loop fed by lenetlab's DataLoader: ",  # where the difference goes
         "Lightning floor (",
         "the same with manual optimisation: ",
-        "of the Lightning floor (",  # lenetlab's own per-step work
+        "of the Lightning floor (",  # lenetlab's own per-step work, in lockstep
+        "points of the bare loop; target <= 2 points: ",
         "of the default network's img/s",  # the BatchNorm network
         "lenetlab trainer.precision=bf16-mixed: ",
     ):
         assert line in report, report
+
+
+def test_pipelines_in_lockstep_take_one_step_each_in_turn():
+    order = []
+
+    def pipeline(name, steps):
+        def run(player):
+            for _ in range(steps):
+                order.append(name)
+                player.step_done()
+
+        return run
+
+    lockstep = Lockstep(warmup=1)
+    seconds = lockstep.run([pipeline("a", 4), pipeline("b", 4), pipeline("c", 6)])
+    assert "".join(order) == "abcabcabcabccc"  # c goes on alone once a and b are done
+    assert [len(s) for s in seconds] == [3, 3, 5]  # the steps after the warm-up
+
+
+def test_a_failing_pipeline_ends_the_lockstep_with_its_error():
+    def fails(player):
+        player.step_done()
+        raise ValueError("broken pipeline")
+
+    def steps(player):
+        for _ in range(5):
+            player.step_done()
+
+    with pytest.raises(ValueError, match="broken pipeline"):
+        Lockstep(warmup=0).run([steps, fails])
+
+
+def test_the_speed_ratio_is_over_the_steps_both_took():
+    assert speed_ratio([2.0, 2.0, 4.0], against=[1.0, 1.0, 2.0]) == 0.5
+    assert speed_ratio([1.0, 1.0, 9.0], against=[2.0, 2.0]) == 2.0  # the third step: one only
 
 
 @pytest.mark.slow

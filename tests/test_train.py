@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import instantiate
+from lightning import Callback
 from lightning.pytorch.strategies import DDPStrategy
+from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CONF, compose_config, quiet_train_config
@@ -248,3 +250,28 @@ def test_training_steps_read_nothing_back_from_the_device(train_config, augment)
     train_script.train(cfg)
     assert HostSyncs.seen, "recorded nothing: the probe is not watching"  # log steps sync
     assert [(step, op) for step, op in HostSyncs.seen if step % 4] == []
+
+
+def test_the_progress_bar_shows_the_step_loss_the_loggers_got(train_config):
+    cfg = train_config(
+        "trainer.max_epochs=1", "+trainer.limit_train_batches=5", "trainer.log_every_n_steps=2",
+        "trainer.enable_progress_bar=true",
+    )  # fmt: skip
+    shipped = OmegaConf.load(CONF / "callbacks/progress_bar.yaml")
+    with open_dict(cfg):  # the tests' configs have no bar
+        cfg.callbacks.progress_bar = shipped.progress_bar
+    model = instantiate(cfg.model)
+    trainer = build_trainer(cfg, model)
+    shown = []
+
+    class Look(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            metrics = trainer.progress_bar_callback.get_metrics(trainer, pl_module)
+            shown.append((trainer.global_step, metrics.get("train/loss"), pl_module.step_loss))
+
+    trainer.callbacks.append(Look())
+    trainer.fit(model, datamodule=instantiate(cfg.data))
+    assert [step for step, _, _ in shown] == [1, 2, 3, 4, 5]
+    assert all(loss == kept and loss is not None for _, loss, kept in shown)
+    # logged at global steps 0, 2 and 4 (Lightning's counter before each step): three values
+    assert len({loss for _, loss, _ in shown}) == 3

@@ -17,7 +17,6 @@ from lenetlab.choices import (
     TEST_ACC,
     TEST_LOSS,
     TRAIN_ACC,
-    TRAIN_LOSS,
     TRAIN_LOSS_EPOCH,
     TRAIN_LOSS_STEP,
     VAL_ACC,
@@ -95,6 +94,7 @@ class LeNetModule(LightningModule):
         # (which also lets rank 0 save a checkpoint alone, as on Ctrl-C).
         self.val_acc_best = MaxMetric(sync_on_compute=False)
         self.restored_val_acc_best = None
+        self.step_loss = None  # the loss of the last step the loggers got, for the progress bar
         self.compile_mode = None  # compile_training_step
         self.compiled = None  # (batch size, compiled step), made at the first training step
 
@@ -157,19 +157,18 @@ class LeNetModule(LightningModule):
         # epoch's end): reading it here would stall a GPU's queue every step.
         self.train_loss.update(loss.detach())
         # Each self.log call costs Lightning about a millisecond, a tenth of a LeNet-5 step on a
-        # CPU, so none is made per step: the epoch metrics are registered once (Lightning
-        # computes and resets them at the epoch's end), and the step loss goes to the loggers
-        # and the progress bar as often as the loggers write.
+        # CPU, and a value logged once is carried through its results every step after, so
+        # none is logged per step: the epoch metrics are registered once (Lightning computes
+        # and resets them at the epoch's end), and the step loss goes to the loggers and the
+        # progress bar (step_loss: callbacks/progress_bar.py) as often as the loggers write.
         if batch_idx == 0:
             self.log(TRAIN_LOSS_EPOCH, self.train_loss, on_step=False, on_epoch=True)
             self.log(TRAIN_ACC, self.train_acc, on_step=False, on_epoch=True)
         if self.global_step % self.trainer.log_every_n_steps == 0:
             self.stop_if_diverged()
-            step_loss = loss.item()
+            self.step_loss = loss.item()
             for logger in self.loggers:
-                logger.log_metrics({TRAIN_LOSS_STEP: step_loss}, step=self.global_step)
-            # A host tensor: Lightning reads the progress bar's values back every step.
-            self.log(TRAIN_LOSS, torch.tensor(step_loss), prog_bar=True, logger=False)
+                logger.log_metrics({TRAIN_LOSS_STEP: self.step_loss}, step=self.global_step)
         return loss
 
     def on_validation_start(self):
