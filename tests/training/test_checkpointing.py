@@ -1,5 +1,7 @@
 """What build_trainer gives every run whatever the config says (training/checkpointing.py)."""
 
+from pathlib import Path
+
 import pytest
 from hydra.utils import instantiate
 from lightning import Callback
@@ -42,16 +44,44 @@ class StepCounter(Callback):
         self.steps += 1
 
 
+def step_hooks_kept(trainer) -> set[tuple[str, str]]:
+    return {
+        (type(callback).__name__, hook)
+        for callback in trainer.callbacks
+        for hook in STEP_HOOKS
+        if getattr(callback, hook) is not None
+    }
+
+
 def test_idle_step_hooks_are_dropped_and_the_used_ones_still_run(train_config):
     cfg = train_config("trainer.max_epochs=1", "+trainer.limit_train_batches=3")
     model = instantiate(cfg.model)
     trainer = build_trainer(cfg, model)
     counter = without_idle_step_hooks([StepCounter()])[0]
     trainer.callbacks.append(counter)
-    for callback in trainer.callbacks:
-        for hook in STEP_HOOKS:
-            overridden = getattr(type(callback), hook) is not getattr(Callback, hook)
-            assert (getattr(callback, hook) is not None) == overridden, (callback, hook)
-    assert any(c.on_train_batch_start for c in trainer.callbacks)  # LR monitor's
+    # the checkpoints save at epoch ends, the timer has no limit: nothing to do in a step
+    assert step_hooks_kept(trainer) == {
+        ("LearningRateMonitor", "on_train_batch_start"),
+        ("StepCounter", "on_train_batch_end"),
+    }
     trainer.fit(model, datamodule=instantiate(cfg.data))  # Lightning skips the None hooks
     assert counter.steps == 3
+
+
+def test_a_checkpoint_every_n_steps_and_a_time_limit_keep_their_step_hooks(train_config):
+    every_2_steps = (
+        "+callbacks.model_checkpoint.every_n_train_steps=2",
+        "callbacks.model_checkpoint.monitor=null",
+        "callbacks.model_checkpoint.save_top_k=-1",
+        "callbacks.model_checkpoint.filename='at-{step}'",
+    )
+    cfg = train_config("trainer.max_epochs=1", "+trainer.limit_train_batches=4",
+                       "callbacks.timer.duration=00:01:00:00", *every_2_steps)  # fmt: skip
+    model = instantiate(cfg.model)
+    trainer = build_trainer(cfg, model)
+    kept = step_hooks_kept(trainer)
+    assert {("ModelCheckpoint", "on_train_batch_end"), ("Timer", "on_train_batch_end")} <= kept
+    assert ("LastCheckpoint", "on_train_batch_end") not in kept
+    trainer.fit(model, datamodule=instantiate(cfg.data))
+    saved = sorted(p.name for p in Path(cfg.paths.output_dir, "checkpoints").glob("*.ckpt"))
+    assert "at-2.ckpt" in saved, saved  # saved mid-epoch, by its step hook

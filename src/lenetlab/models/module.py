@@ -152,10 +152,11 @@ class LeNetModule(LightningModule):
     def training_step(self, batch, batch_idx):
         images, labels = batch
         loss, logits = self._training_loss(images, labels)
-        self.train_acc.update(logits.detach(), labels)
-        # Summed on the device, checked where the host waits anyway (steps that log, the
-        # epoch's end): reading it here would stall a GPU's queue every step.
-        self.train_loss.update(loss.detach())
+        # No detach: a metric's update runs without autograd. The loss is summed on the device
+        # and checked where the host waits anyway (steps that log, the epoch's end): reading
+        # it here would stall a GPU's queue every step.
+        self.train_acc.update(logits, labels)
+        self.train_loss.update(loss)
         # Each self.log call costs Lightning about a millisecond, a tenth of a LeNet-5 step on a
         # CPU, and a value logged once is carried through its results every step after, so
         # none is logged per step: the epoch metrics are registered once (Lightning computes

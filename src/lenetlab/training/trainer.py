@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from lightning import Callback, LightningModule, Trainer
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, Timer
 from omegaconf import DictConfig
 from torch import nn
 
@@ -55,17 +55,29 @@ def build_trainer(
 
 
 def without_idle_step_hooks(callbacks: list[Callback]) -> list[Callback]:
-    """The callbacks, each with the step hooks it leaves as Callback's no-ops set to None.
+    """The callbacks, each with the step hooks that do nothing in this run set to None.
 
     Lightning calls all six step hooks of every callback, each inside a profiler context: with
     a run's ten callbacks, 60 calls a step that do nothing and cost about 0.25 ms, 2 % of a
     LeNet-5 step on a CPU (docs/benchmarks.md, issue 26). It skips a hook that is not callable.
     """
     for callback in callbacks:
-        for hook in STEP_HOOKS:
-            if getattr(type(callback), hook) is getattr(Callback, hook):
-                setattr(callback, hook, None)
+        for hook in idle_step_hooks(callback):
+            setattr(callback, hook, None)
     return callbacks
+
+
+def idle_step_hooks(callback: Callback) -> list[str]:
+    """The step hooks ``callback`` leaves as Callback's no-ops, and those of Lightning's own
+    callbacks that only check a setting this one does not use: a checkpoint saved every N
+    steps or minutes, a time limit."""
+    idle = [h for h in STEP_HOOKS if getattr(type(callback), h) is getattr(Callback, h)]
+    if isinstance(callback, ModelCheckpoint):
+        saves_in_steps = callback._every_n_train_steps > 0 or callback._train_time_interval
+        idle += [] if saves_in_steps else ["on_train_batch_end"]
+    if type(callback) is Timer and callback._duration is None:
+        idle.append("on_train_batch_end")
+    return idle
 
 
 def entries(group: DictConfig | None) -> list[DictConfig]:
