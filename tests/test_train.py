@@ -86,6 +86,16 @@ def test_run_learns_and_writes_metrics_json(trained_run):
     assert saved["best_checkpoint"] == str(run_dir / "checkpoints" / "best.ckpt")
 
 
+def test_tensorboard_has_the_models_graph_once(trained_run):
+    run_dir, _ = trained_run
+    graphs = 0
+    for file in sorted(run_dir.glob("events.out.tfevents.*")):  # fit's, test's, the hparams'
+        events = EventAccumulator(str(file))
+        events.Reload()
+        graphs += events.Tags()["graph"]
+    assert graphs == 1
+
+
 def test_tensorboard_has_curves_lr_and_hparams_with_final_metrics(trained_run):
     run_dir, metrics = trained_run
     events = EventAccumulator(str(run_dir))

@@ -1,9 +1,10 @@
 """What loggers need beyond Lightning's for lenetlab's promise: a resumed run
 (``resume=<run dir>``) goes on in the same record, with nothing logged twice.
 
-TensorBoard needs nothing: its reader drops the events an interrupted command logged after the
-step a resumed one starts from. Lightning's CSVLogger deletes an earlier metrics.csv instead;
-``CSVLogger`` here keeps it, without the rows that will be logged again. A tracker (MLflow, W&B:
+TensorBoard's reader drops the events an interrupted command logged after the step a resumed
+one starts from (``TensorBoardLogger`` here only draws the model's graph once a command).
+Lightning's CSVLogger deletes an earlier metrics.csv instead; ``CSVLogger`` here keeps it,
+without the rows that will be logged again. A tracker (MLflow, W&B:
 records/mlflow_logger.py, wandb_logger.py) cannot take back what it was sent, so it is sent only
 what a checkpoint covers (``Tracker``), and a resume reopens the same tracked run
 (``TrackedRuns``: the run ids in the run folder).
@@ -18,9 +19,24 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger as LightningCSVLogger
+from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from lenetlab.records.files import write_json_atomic
+
+
+class TensorBoardLogger(LightningTensorBoardLogger):
+    """Lightning's, tracing the model's graph at the first fit or test of a command only:
+    Lightning traces it again when the test starts, a second copy of the same graph in the
+    run's events and 0.15-0.3 s of the command (docs/benchmarks.md, issue 26)."""
+
+    graph_drawn = False
+
+    def log_graph(self, model, input_array=None) -> None:
+        if self.graph_drawn:
+            return
+        super().log_graph(model, input_array)
+        self.graph_drawn = True
 
 
 class ContinuedMetrics(ExperimentWriter):
