@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import instantiate
 from lightning import Callback
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lenetlab.training.checkpointing import AtomicCheckpointIO, LastCheckpoint
 from lenetlab.training.trainer import STEP_HOOKS, build_trainer, without_idle_step_hooks
@@ -85,3 +86,17 @@ def test_a_checkpoint_every_n_steps_and_a_time_limit_keep_their_step_hooks(train
     trainer.fit(model, datamodule=instantiate(cfg.data))
     saved = sorted(p.name for p in Path(cfg.paths.output_dir, "checkpoints").glob("*.ckpt"))
     assert "at-2.ckpt" in saved, saved  # saved mid-epoch, by its step hook
+
+
+class CheckpointWithStepWork(ModelCheckpoint):
+    """A subclass with a step hook of its own: it is kept, whatever the checkpoint's settings."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+
+def test_a_subclass_step_hook_is_never_dropped():
+    (kept,) = without_idle_step_hooks([CheckpointWithStepWork()])
+    assert kept.on_train_batch_end is not None
+    (plain,) = without_idle_step_hooks([ModelCheckpoint()])
+    assert plain.on_train_batch_end is None

@@ -71,11 +71,13 @@ def idle_step_hooks(callback: Callback) -> list[str]:
     """The step hooks ``callback`` leaves as Callback's no-ops, and those of Lightning's own
     callbacks that only check a setting this one does not use: a checkpoint saved every N
     steps or minutes, a time limit."""
-    idle = [h for h in STEP_HOOKS if getattr(type(callback), h) is getattr(Callback, h)]
-    if isinstance(callback, ModelCheckpoint):
+    own = {hook: getattr(type(callback), hook) for hook in STEP_HOOKS}
+    idle = [hook for hook, method in own.items() if method is getattr(Callback, hook)]
+    batch_end = own["on_train_batch_end"]  # Lightning's own, not a subclass's override
+    if batch_end is ModelCheckpoint.on_train_batch_end:
         saves_in_steps = callback._every_n_train_steps > 0 or callback._train_time_interval
         idle += [] if saves_in_steps else ["on_train_batch_end"]
-    if type(callback) is Timer and callback._duration is None:
+    if batch_end is Timer.on_train_batch_end and callback._duration is None:
         idle.append("on_train_batch_end")
     return idle
 
