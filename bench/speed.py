@@ -13,8 +13,10 @@ Both train the same LeNet-5 for the same number of steps through a Lightning Tra
 overhead is counted); the first steps are warm-up. For reference, the same model in a bare
 PyTorch loop (the floor under any framework), and where lenetlab's difference from it goes: the
 bare loop fed by lenetlab's DataLoader, lenetlab's data and network in a bare Trainer (automatic
-and manual optimisation). Then the BatchNorm network and the 1998 recipe against those floors,
-and, as a user would run them:
+and manual optimisation). lenetlab against the Lightning floor, and the BatchNorm network
+against the default one, are timed in lockstep (lockstep.py: the two take turns a step at a
+time, ``--rounds`` times), where runs back to back spread more than the points judged. Then the
+1998 recipe against its floor, and, as a user would run them:
 3. ``python src/train.py trainer.fast_dev_run=true``: start-up cost, wall time, and how much of
    it is importing the libraries;
 4. ``python src/train.py experiment=mnist_fast seed=N`` (``mnist_gpu_fast`` with ``--device
