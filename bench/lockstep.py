@@ -4,10 +4,11 @@ training step at a time, so that a slow moment of a shared machine falls on all 
 Back-to-back runs of the same two pipelines spread by 10-30 % on the 2-core machines this
 project is measured on (docs/benchmarks.md, issue 26), more than the few points being judged.
 Greenlets rather than threads: one thread calls into torch, so its OpenMP team is the one a
-single run has (a second thread brings a second team, whose idle workers spin beside the
-other's steps), and nothing waits on the scheduler to hand over. Each step is timed from its
-turn's start to its end (``step_done``: after Lightning's ``on_train_batch_end``), so the
-data fetch, the step, its hooks and the loop's tail of the step before are in it.
+single run has (in threads each step took 13 -> 17 ms, probably a second team's idle workers
+spinning beside the other's steps), and nothing waits on the OS scheduler to hand over. Each
+step is timed from its turn's start to its end (``step_done``: after Lightning's
+``on_train_batch_end``), so the data fetch, the step, its hooks and the loop's tail of the
+step before are in it.
 
     def lenetlab(player):  # a Lightning pipeline: TakeTurns the last of its callbacks
         trainer.callbacks.append(TakeTurns(player))

@@ -28,7 +28,7 @@ from lenetlab.records.files import write_json_atomic
 class TensorBoardLogger(LightningTensorBoardLogger):
     """Lightning's, tracing the model's graph at the first fit or test of a command only:
     Lightning traces it again when the test starts, a second copy of the same graph in the
-    run's events and 0.15-0.3 s of the command (docs/benchmarks.md, issue 26)."""
+    run's events and about 0.15 s of the command (docs/benchmarks.md, issue 26)."""
 
     graph_drawn = False
 
