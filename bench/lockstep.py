@@ -41,13 +41,11 @@ class Lockstep:
         scheduler = greenlet.getcurrent()
         players = [Player(self, scheduler) for _ in pipelines]
         turns = [greenlet(pipeline) for pipeline in pipelines]
-        first = True
         while any(not turn.dead for turn in turns):
             for turn, player in zip(turns, players, strict=True):
                 if not turn.dead:
                     player.resumed = time.perf_counter()
-                    turn.switch(player) if first else turn.switch()
-            first = False
+                    turn.switch(player)  # the pipeline's argument at its start, unused after
         return [player.seconds for player in players]
 
 

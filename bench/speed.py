@@ -290,8 +290,8 @@ def lenetlab_run(
 def lenetlab_rate(data_dir: Path, steps: int, warmup: int, *overrides) -> tuple[float, DictConfig]:
     """lenetlab_run's img/s over its steps after ``warmup``, and its config."""
     with tempfile.TemporaryDirectory() as output_dir:
-        run = lenetlab_run(data_dir, Path(output_dir), steps, *overrides)
-        trainer, model, datamodule, cfg = run
+        trainer, model, datamodule, cfg = lenetlab_run(data_dir, Path(output_dir), steps,
+                                                       *overrides)  # fmt: skip
         timer = StepTimer(warmup)
         trainer.callbacks.insert(0, timer)
         trainer.fit(model, datamodule=datamodule)
@@ -312,7 +312,7 @@ def in_lockstep(
             if kind == "lenetlab":  # built here: Hydra's config is global to the process
                 run_dir = Path(output_dir) / str(index)
                 run_dir.mkdir()
-                trainer, model, datamodule, cfg = lenetlab_run(
+                trainer, model, datamodule, _ = lenetlab_run(
                     data_dir, run_dir, steps, f"trainer.accelerator={accelerator}", *settings
                 )
             elif kind == "floor":
